@@ -1,0 +1,12 @@
+// Command omnitray is the employee's agent: it keeps their Chaport operator in
+// step with their Omnidesk status through the company's hub. This main only
+// wires flags, logging and signals to the packages that do the work.
+package main
+
+import "github.com/omnitray/omnitray/cmd/internal/cli"
+
+func main() {
+	cli.Main("omnitray", "keeps your Chaport operator in step with your Omnidesk status", []*cli.Command{
+		{Name: "sandbox", Short: "run local fakes of Chaport and Omnidesk with a control page", Run: runSandbox},
+	})
+}

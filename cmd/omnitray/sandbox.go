@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/omnitray/omnitray/cmd/internal/cli"
+	"github.com/omnitray/omnitray/sync/sandbox"
+)
+
+// sandboxURLs is what --ready-file receives, so that scripts and tests that
+// start the sandbox on port 0 learn where it listens.
+type sandboxURLs struct {
+	Chaport  string `json:"chaport"`
+	Omnidesk string `json:"omnidesk"`
+	Control  string `json:"control"`
+}
+
+func runSandbox(ctx context.Context, args []string) error {
+	fs := cli.NewFlagSet("omnitray", "sandbox", "omnitray sandbox [flags]\n\n"+
+		"Runs strict local fakes of the Chaport and Omnidesk APIs and a control page.\n"+
+		"Credentials are CHAPORT_TOKEN, OMNIDESK_EMAIL and OMNIDESK_API_KEY when set,\n"+
+		"else the sandbox defaults.")
+	chaportAddr := fs.String("chaport-listen", "127.0.0.1:8741", "address of the fake Chaport API")
+	omnideskAddr := fs.String("omnidesk-listen", "127.0.0.1:8742", "address of the fake Omnidesk API")
+	controlAddr := fs.String("control-listen", "127.0.0.1:8743", "address of the control page")
+	budget := fs.Int("omnidesk-budget", 20, "Omnidesk requests per minute for the whole account")
+	refuse := fs.Bool("refuse-status-write", false, "make Omnidesk refuse status switches (400)")
+	ready := fs.String("ready-file", "", "write the URLs as JSON to this file once listening")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := fs.NoArgs(); err != nil {
+		return err
+	}
+	if *budget < 1 {
+		return cli.Usagef("--omnidesk-budget must be at least 1")
+	}
+	sb := sandbox.New(sandbox.Config{
+		ChaportListen: *chaportAddr, OmnideskListen: *omnideskAddr, ControlListen: *controlAddr,
+		ChaportToken: os.Getenv("CHAPORT_TOKEN"), OmnideskEmail: os.Getenv("OMNIDESK_EMAIL"),
+		OmnideskAPIKey: os.Getenv("OMNIDESK_API_KEY"),
+		Omnidesk:       sandbox.OmnideskSettings{BudgetPerMinute: *budget, RefuseStatusWrite: *refuse},
+	})
+	if err := sb.Start(ctx); err != nil {
+		return fmt.Errorf("starting the sandbox: %w", err)
+	}
+	defer sb.Close()
+	fmt.Printf("Sandbox control page: %s/\n", sb.ControlURL)
+	fmt.Printf("Fake Chaport API:     %s/api/v1\n", sb.ChaportURL)
+	fmt.Printf("Fake Omnidesk API:    %s/api\n", sb.OmnideskURL)
+	if *ready != "" {
+		b, _ := json.Marshal(sandboxURLs{sb.ChaportURL, sb.OmnideskURL, sb.ControlURL})
+		if err := os.WriteFile(*ready, b, 0o600); err != nil {
+			return fmt.Errorf("writing the ready file: %w", err)
+		}
+	}
+	<-ctx.Done()
+	return nil
+}

@@ -1,0 +1,180 @@
+package omnidesk
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// Staff is one staff member as the API reports it.
+type Staff struct {
+	ID            int64  `json:"staff_id"`
+	Email         string `json:"staff_email"`
+	FullName      string `json:"staff_full_name"`
+	Signature     string `json:"staff_signature"`
+	SignatureChat string `json:"staff_signature_chat"`
+	Thumbnail     string `json:"thumbnail"`
+	// Active means the account is enabled, not that the person is at work.
+	Active bool `json:"active"`
+	// Status is the deprecated string form ("online"/"offline"); it cannot
+	// express custom statuses, so use StatusID.
+	Status    string `json:"status"`
+	StatusID  int64  `json:"status_id"`
+	CreatedAt Time   `json:"created_at"`
+	UpdatedAt Time   `json:"updated_at"`
+}
+
+// StaffStatus is one entry of the status catalogue. The API exposes only the
+// name and whether it is enabled, not what access the status grants, which is
+// why the mapping to chat availability is configured elsewhere.
+type StaffStatus struct {
+	ID     int64  `json:"status_id"`
+	Name   string `json:"status"`
+	Active bool   `json:"active"`
+}
+
+// StaffPage is one page of the staff list. TotalCount is the server's count
+// over all pages, or 0 when the server left it out.
+type StaffPage struct {
+	Staff      []Staff
+	TotalCount int
+}
+
+// Time is an Omnidesk timestamp: a JSON string in time.RFC1123Z layout, e.g.
+// "Mon, 05 May 2014 00:15:17 +0300". The zone offset is kept, so a value
+// marshals back to the same text. An empty string or null decodes to the zero
+// Time, and the zero Time encodes as null.
+type Time struct{ time.Time }
+
+// UnmarshalJSON parses the RFC1123Z string form.
+func (t *Time) UnmarshalJSON(data []byte) error {
+	if bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
+		t.Time = time.Time{}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("decoding omnidesk time: %w", err)
+	}
+	if s == "" {
+		t.Time = time.Time{}
+		return nil
+	}
+	parsed, err := time.Parse(time.RFC1123Z, s)
+	if err != nil {
+		return fmt.Errorf("parsing omnidesk time %q: %w", s, err)
+	}
+	t.Time = parsed
+	return nil
+}
+
+// MarshalJSON writes the RFC1123Z string form, or null for the zero Time.
+func (t Time) MarshalJSON() ([]byte, error) {
+	if t.IsZero() {
+		return []byte("null"), nil
+	}
+	return json.Marshal(t.Format(time.RFC1123Z))
+}
+
+// indexed is one list entry before ordering.
+type indexed struct {
+	idx int
+	raw json.RawMessage
+}
+
+// decodeList decodes an index-keyed list whose items are wrapped in the key
+// wrapper. It returns the items in index order, the value of countKey and
+// whether that key was present. Unknown non-numeric keys are ignored, because
+// the vendor adds fields without notice and an extra key must not break sync.
+func decodeList[T any](data []byte, wrapper, countKey string) (items []T, count int, hasCount bool, err error) {
+	data = bytes.TrimSpace(data)
+	var entries []indexed
+	switch {
+	case len(data) == 0:
+		return nil, 0, false, errors.New("empty body")
+	case data[0] == '[':
+		// PHP encodes an empty associative array as []; accept a non-empty one
+		// too, in order, rather than failing on a harmless encoder change.
+		var arr []json.RawMessage
+		if err := json.Unmarshal(data, &arr); err != nil {
+			return nil, 0, false, err
+		}
+		for i, raw := range arr {
+			entries = append(entries, indexed{i, raw})
+		}
+	default:
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(data, &obj); err != nil {
+			return nil, 0, false, err
+		}
+		for k, raw := range obj {
+			if k == countKey {
+				if count, err = decodeCount(raw); err != nil {
+					return nil, 0, false, fmt.Errorf("key %q: %w", k, err)
+				}
+				hasCount = true
+				continue
+			}
+			i, ok := listIndex(k)
+			if !ok {
+				continue
+			}
+			entries = append(entries, indexed{i, raw})
+		}
+		sort.Slice(entries, func(a, b int) bool { return entries[a].idx < entries[b].idx })
+	}
+	items = make([]T, 0, len(entries))
+	for _, e := range entries {
+		var wrap map[string]json.RawMessage
+		if err := json.Unmarshal(e.raw, &wrap); err != nil {
+			return nil, 0, false, fmt.Errorf("item %d: %w", e.idx, err)
+		}
+		inner, ok := wrap[wrapper]
+		if !ok {
+			return nil, 0, false, fmt.Errorf("item %d: no %q key", e.idx, wrapper)
+		}
+		var item T
+		if err := json.Unmarshal(inner, &item); err != nil {
+			return nil, 0, false, fmt.Errorf("item %d: %w", e.idx, err)
+		}
+		items = append(items, item)
+	}
+	return items, count, hasCount, nil
+}
+
+// listIndex accepts only plain decimal keys, so "-1" or "+1" or " 1" are not
+// mistaken for list positions.
+func listIndex(k string) (int, bool) {
+	if k == "" || len(k) > 9 {
+		return 0, false
+	}
+	for _, r := range k {
+		if r < '0' || r > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.Atoi(k)
+	return n, err == nil
+}
+
+// decodeCount accepts a number or a quoted number: PHP backends sometimes
+// stringify integers.
+func decodeCount(raw json.RawMessage) (int, error) {
+	var n int
+	if err := json.Unmarshal(raw, &n); err == nil {
+		return n, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return 0, fmt.Errorf("count is neither number nor string: %s", raw)
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("count %q: %w", s, err)
+	}
+	return n, nil
+}

@@ -1,0 +1,219 @@
+package sandbox
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+//go:embed page.html
+var controlPage []byte
+
+// controlHandler serves the control page and the JSON test controls. The
+// "/_sim/" aliases follow the names used in docs/external-apis.md §5.
+func (s *Sandbox) controlHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'")
+		_, _ = w.Write(controlPage)
+	})
+	for _, prefix := range []string{"/_sandbox", "/_sim"} {
+		mux.HandleFunc("POST "+prefix+"/staff/{id}/status", s.ctlStaffStatus)
+		mux.HandleFunc("POST "+prefix+"/operators/{id}/ui-status", s.ctlOperatorUI)
+		mux.HandleFunc("POST "+prefix+"/chats", s.ctlStartChat)
+		mux.HandleFunc("POST "+prefix+"/chats/{vid}/events", s.ctlAppendChat)
+	}
+	mux.HandleFunc("GET /_sandbox/state", s.ctlState)
+	mux.HandleFunc("GET /_sandbox/calls", s.ctlCalls)
+	mux.HandleFunc("POST /_sandbox/clock/advance", s.ctlAdvance)
+	mux.HandleFunc("POST /_sandbox/faults/{service}", s.ctlFaults)
+	mux.HandleFunc("POST /_sandbox/settings/chaport", s.ctlChaportSettings)
+	mux.HandleFunc("POST /_sandbox/settings/omnidesk", s.ctlOmnideskSettings)
+	return mux
+}
+
+func ctlError(w http.ResponseWriter, code int, err error) {
+	writeJSON(w, code, map[string]string{"error": err.Error()})
+}
+
+// decodeStrict reads a small JSON body, refusing unknown fields so that a typo
+// in a test's control call fails loudly instead of doing nothing.
+func decodeStrict(r *http.Request, v any) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("decoding body: %w", err)
+	}
+	return nil
+}
+
+// SetStaffStatus changes a staff member's status as a person in the Omnidesk
+// UI would.
+func (s *Sandbox) SetStaffStatus(staffID, statusID int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ss := s.findStatus(statusID); ss == nil || !ss.Active {
+		return fmt.Errorf("unknown status %d", statusID)
+	}
+	for _, st := range s.staff {
+		if st.ID == staffID {
+			st.StatusID, st.UpdatedAt = statusID, s.clock.Now()
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown staff %d", staffID)
+}
+
+// SetOperatorUIStatus changes an operator's status as a person in Chaport's
+// own UI would: it holds without a lease.
+func (s *Sandbox) SetOperatorUIStatus(id, status string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.findOperator(id)
+	if o == nil {
+		return fmt.Errorf("unknown operator %q", id)
+	}
+	valid := false
+	for _, v := range s.chaportS.Statuses {
+		valid = valid || v == status
+	}
+	if !valid {
+		return fmt.Errorf("unknown status %q", status)
+	}
+	o.LastStatus, o.Manual, o.LeaseUntil = status, status != "offline", time.Time{}
+	return nil
+}
+
+func (s *Sandbox) ctlStaffStatus(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	var body struct {
+		StatusID int64 `json:"status_id"`
+	}
+	if err == nil {
+		err = decodeStrict(r, &body)
+	}
+	if err == nil {
+		err = s.SetStaffStatus(id, body.StatusID)
+	}
+	if err != nil {
+		ctlError(w, http.StatusBadRequest, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+func (s *Sandbox) ctlOperatorUI(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Status string `json:"status"`
+	}
+	err := decodeStrict(r, &body)
+	if err == nil {
+		err = s.SetOperatorUIStatus(r.PathValue("id"), body.Status)
+	}
+	if err != nil {
+		ctlError(w, http.StatusBadRequest, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+func (s *Sandbox) ctlStartChat(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		VisitorName  string        `json:"visitor_name"`
+		VisitorEmail string        `json:"visitor_email"`
+		Events       []ScriptEvent `json:"events"`
+	}
+	err := decodeStrict(r, &body)
+	var out ScriptedChat
+	if err == nil {
+		out, err = s.StartChat(body.VisitorName, body.VisitorEmail, body.Events)
+	}
+	if err != nil {
+		ctlError(w, http.StatusBadRequest, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Sandbox) ctlAppendChat(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Events []ScriptEvent `json:"events"`
+	}
+	err := decodeStrict(r, &body)
+	var out ScriptedChat
+	if err == nil {
+		out, err = s.AppendChat(r.PathValue("vid"), body.Events)
+	}
+	if err != nil {
+		ctlError(w, http.StatusBadRequest, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Sandbox) ctlCalls(w http.ResponseWriter, r *http.Request) {
+	since, _ := strconv.Atoi(r.URL.Query().Get("since"))
+	writeJSON(w, http.StatusOK, s.Calls(r.URL.Query().Get("service"), since))
+}
+
+func (s *Sandbox) ctlAdvance(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Seconds float64 `json:"seconds"`
+	}
+	if err := decodeStrict(r, &body); err != nil || body.Seconds <= 0 || body.Seconds > 365*24*3600 {
+		ctlError(w, http.StatusBadRequest, fmt.Errorf("seconds must be a positive number"))
+		return
+	}
+	s.Advance(time.Duration(body.Seconds * float64(time.Second)))
+	writeJSON(w, http.StatusOK, map[string]any{"now": chaportTime(s.Now())})
+}
+
+func (s *Sandbox) ctlFaults(w http.ResponseWriter, r *http.Request) {
+	var f Faults
+	err := decodeStrict(r, &f)
+	if err == nil {
+		err = s.SetFaults(r.PathValue("service"), f)
+	}
+	if err != nil {
+		ctlError(w, http.StatusBadRequest, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+func (s *Sandbox) ctlChaportSettings(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	cur := s.chaportS
+	s.mu.Unlock()
+	if err := decodeStrict(r, &cur); err != nil {
+		ctlError(w, http.StatusBadRequest, err)
+		return
+	}
+	s.mu.Lock()
+	s.chaportS = cur.withDefaults()
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, cur.withDefaults())
+}
+
+func (s *Sandbox) ctlOmnideskSettings(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	cur := s.omnideskS
+	s.mu.Unlock()
+	if err := decodeStrict(r, &cur); err != nil {
+		ctlError(w, http.StatusBadRequest, err)
+		return
+	}
+	s.mu.Lock()
+	s.omnideskS = cur.withDefaults()
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, cur.withDefaults())
+}
