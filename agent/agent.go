@@ -1,0 +1,186 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/omnitray/omnitray/sync/clock"
+	"github.com/omnitray/omnitray/sync/feed"
+	"github.com/omnitray/omnitray/sync/rules"
+)
+
+// Defaults of the timings (architecture.md §4.1).
+const (
+	DefaultGrace = 3 * time.Minute
+	DefaultLease = 2 * time.Minute
+)
+
+// Config sets up an agent.
+type Config struct {
+	HubURL   string // the hub's base URL; the feed URL is derived from it
+	Token    string // the hub token; never logged
+	Insecure bool   // allow plain http to a non-loopback hub
+	Grace    time.Duration
+	Lease    time.Duration
+	Logger   *slog.Logger
+	Clock    clock.Clock
+	// Feed overrides feed client options (tests shorten the backoff).
+	Feed feed.ClientOptions
+}
+
+// Agent is one employee's agent. Its state is owned by the event loop in
+// Run; everything else talks to it through channels and reads snapshots.
+type Agent struct {
+	cfg   Config
+	log   *slog.Logger
+	clock clock.Clock
+	feed  *feed.Client
+
+	cmds      chan func(*loop)
+	snapshots *broadcaster
+}
+
+// New checks the configuration; Run connects.
+func New(cfg Config) (*Agent, error) {
+	if cfg.Grace == 0 {
+		cfg.Grace = DefaultGrace
+	}
+	if cfg.Lease == 0 {
+		cfg.Lease = DefaultLease
+	}
+	if cfg.Grace < time.Second || cfg.Lease < time.Second {
+		return nil, errors.New("grace and lease must be at least 1s")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	wsURL, err := feed.WebsocketURL(cfg.HubURL, cfg.Insecure)
+	if err != nil {
+		return nil, err
+	}
+	fo := cfg.Feed
+	fo.URL, fo.Token, fo.Logger = wsURL, cfg.Token, cfg.Logger
+	if fo.Clock == nil {
+		fo.Clock = cfg.Clock
+	}
+	fc, err := feed.NewClient(fo)
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, feed: fc,
+		cmds: make(chan func(*loop)), snapshots: newBroadcaster()}
+	a.snapshots.publish(State{Connection: Connecting, Action: rules.Hold.String(),
+		Reason: "Connecting to the hub…", UpdatedAt: cfg.Clock.Now()})
+	return a, nil
+}
+
+// State returns the latest snapshot.
+func (a *Agent) State() State { return a.snapshots.latest() }
+
+// Watch delivers every new snapshot (the latest one wins if the reader is
+// slow) until ctx ends.
+func (a *Agent) Watch(ctx context.Context) <-chan State { return a.snapshots.watch(ctx) }
+
+// do runs f on the event loop.
+func (a *Agent) do(ctx context.Context, f func(*loop)) error {
+	select {
+	case a.cmds <- f:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Pause stops (or resumes) writing to Chaport; a live lease then lapses.
+func (a *Agent) Pause(ctx context.Context, paused bool) error {
+	return a.do(ctx, func(l *loop) { l.paused = paused })
+}
+
+// StayOnline postpones a pending offline by d from now.
+func (a *Agent) StayOnline(ctx context.Context, d time.Duration) error {
+	return a.do(ctx, func(l *loop) { l.stayOnlineUntil = a.clock.Now().Add(d) })
+}
+
+// SetPresence reports screen lock, sleep and idle.
+func (a *Agent) SetPresence(ctx context.Context, p rules.Presence) error {
+	return a.do(ctx, func(l *loop) { l.presence = p })
+}
+
+// SwitchStatus asks the hub to switch the employee's Omnidesk status. The new
+// status arrives through the feed like any other change.
+func (a *Agent) SwitchStatus(ctx context.Context, statusID int64) error {
+	_, err := a.feed.Request(ctx, feed.TypeSwitchStatus, feed.SwitchStatus{StatusID: statusID})
+	if err != nil {
+		return fmt.Errorf("switching the Omnidesk status: %w", err)
+	}
+	return nil
+}
+
+// Run connects to the hub and keeps the Chaport lease until ctx ends. It
+// returns nil on cancellation, or why the hub cannot be used at all (a
+// refused token).
+func (a *Agent) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events := make(chan feed.Event, 16)
+	feedDone := make(chan error, 1)
+	go func() { feedDone <- a.feed.Run(ctx, events) }()
+
+	l := newLoop(a)
+	for {
+		l.reconcile(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-feedDone:
+			if ctx.Err() != nil {
+				return nil
+			}
+			l.connection, l.connErr = Disconnected, err.Error()
+			l.publish()
+			return fmt.Errorf("connecting to the hub: %w", err)
+		case ev := <-events:
+			l.onFeed(ev)
+		case <-l.timerC():
+			l.timer = nil
+		case res := <-l.writeDone:
+			l.onWrite(res)
+		case f := <-a.cmds:
+			f(l)
+		}
+	}
+}
+
+// writeResult is a finished Chaport write.
+type writeResult struct {
+	status  rules.ChaportStatus
+	state   feed.ChaportState
+	err     error
+	started time.Time
+}
+
+// write asks the hub for a Chaport status write, off the event loop.
+func (a *Agent) write(ctx context.Context, status rules.ChaportStatus, ttl time.Duration, done chan<- writeResult) {
+	started := a.clock.Now()
+	reqCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	raw, err := a.feed.Request(reqCtx, feed.TypeSetChaport, feed.SetChaport{Status: string(status),
+		TTLSeconds: int((ttl + time.Second - 1) / time.Second)})
+	res := writeResult{status: status, err: err, started: started}
+	if err == nil {
+		if err := json.Unmarshal(raw, &res.state); err != nil {
+			res.err = fmt.Errorf("decoding the hub's answer: %w", err)
+		}
+	}
+	select {
+	case done <- res:
+	case <-ctx.Done():
+	}
+}

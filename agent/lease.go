@@ -1,0 +1,62 @@
+package agent
+
+import (
+	"time"
+
+	"github.com/omnitray/omnitray/sync/rules"
+)
+
+// lease is what the agent knows of the Chaport status it wrote.
+type lease struct {
+	// Status is the last status the hub confirmed writing ("" for none).
+	Status rules.ChaportStatus
+	// Expires is when that write lapses in Chaport unless renewed.
+	Expires time.Time
+	// RetryAt holds off a new write after a failed one.
+	RetryAt time.Time
+}
+
+// step is what the lease keeper does now: write a status (or not), and when
+// to look again.
+type step struct {
+	Write rules.ChaportStatus // "" for no write
+	Wake  time.Time           // zero for "only when something changes"
+}
+
+// planLease turns a decision into a lease step. An online lease is renewed
+// at half its life, so one lost renewal still leaves time for another. An
+// offline is written once per episode: after that Chaport stays offline by
+// itself, and rewriting it would only spend calls.
+func planLease(d rules.Decision, l lease, now time.Time, ttl time.Duration) step {
+	want := rules.ChaportStatus("")
+	switch d.Action {
+	case rules.KeepOnline:
+		renewAt := l.Expires.Add(-ttl / 2)
+		if l.Status == rules.Online && now.Before(renewAt) {
+			return step{Wake: renewAt}
+		}
+		want = rules.Online
+	case rules.GoOfflineAt:
+		if l.Status == rules.Offline {
+			return step{}
+		}
+		if now.Before(d.At) {
+			return step{Wake: d.At}
+		}
+		want = rules.Offline
+	default: // Hold: write nothing; a live lease lapses by itself.
+		return step{}
+	}
+	if now.Before(l.RetryAt) {
+		return step{Wake: l.RetryAt}
+	}
+	return step{Write: want}
+}
+
+// retryDelay backs off failed writes: 1 s, 2 s, 4 s … capped at a quarter
+// of the lease (so a renewal is retried several times before the lease
+// ends) and at 30 s.
+func retryDelay(failures int, ttl time.Duration) time.Duration {
+	d := time.Second << min(failures, 10)
+	return max(time.Second, min(d, ttl/4, 30*time.Second))
+}

@@ -1,0 +1,64 @@
+package agent
+
+import (
+	"testing"
+	"time"
+
+	"github.com/omnitray/omnitray/sync/rules"
+)
+
+func TestPlanLease(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	ttl := 2 * time.Minute
+	online := rules.Decision{Action: rules.KeepOnline}
+	offlineLater := rules.Decision{Action: rules.GoOfflineAt, At: now.Add(3 * time.Minute)}
+	offlineNow := rules.Decision{Action: rules.GoOfflineAt, At: now}
+	hold := rules.Decision{Action: rules.Hold}
+	live := lease{Status: rules.Online, Expires: now.Add(100 * time.Second)}
+	for _, tc := range []struct {
+		name string
+		d    rules.Decision
+		l    lease
+		want step
+	}{
+		{"online, nothing written", online, lease{}, step{Write: rules.Online}},
+		{"online, lease fresh", online, live, step{Wake: now.Add(40 * time.Second)}},
+		{"online, at half-life", online, lease{Status: rules.Online, Expires: now.Add(time.Minute)}, step{Write: rules.Online}},
+		{"online, lease lapsed", online, lease{Status: rules.Online, Expires: now.Add(-time.Second)}, step{Write: rules.Online}},
+		{"online after offline", online, lease{Status: rules.Offline, Expires: now.Add(time.Minute)}, step{Write: rules.Online}},
+		{"online, backing off", online, lease{RetryAt: now.Add(2 * time.Second)}, step{Wake: now.Add(2 * time.Second)}},
+		{"grace running", offlineLater, live, step{Wake: now.Add(3 * time.Minute)}},
+		{"grace over", offlineNow, live, step{Write: rules.Offline}},
+		{"grace over long ago", rules.Decision{Action: rules.GoOfflineAt, At: now.Add(-time.Hour)}, lease{}, step{Write: rules.Offline}},
+		{"offline already written", offlineNow, lease{Status: rules.Offline, Expires: now.Add(-time.Hour)}, step{}},
+		{"offline, backing off", offlineNow, lease{Status: rules.Online, RetryAt: now.Add(time.Second)}, step{Wake: now.Add(time.Second)}},
+		{"hold with live lease", hold, live, step{}},
+		{"hold with nothing", hold, lease{}, step{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := planLease(tc.d, tc.l, now, ttl); got != tc.want {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRetryDelay(t *testing.T) {
+	for _, tc := range []struct {
+		failures int
+		ttl      time.Duration
+		want     time.Duration
+	}{
+		{0, 2 * time.Minute, time.Second},
+		{1, 2 * time.Minute, 2 * time.Second},
+		{4, 2 * time.Minute, 16 * time.Second},
+		{5, 2 * time.Minute, 30 * time.Second},
+		{50, 2 * time.Minute, 30 * time.Second},
+		{3, 20 * time.Second, 5 * time.Second},
+		{3, 2 * time.Second, time.Second},
+	} {
+		if got := retryDelay(tc.failures, tc.ttl); got != tc.want {
+			t.Errorf("retryDelay(%d, %v) = %v, want %v", tc.failures, tc.ttl, got, tc.want)
+		}
+	}
+}

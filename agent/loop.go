@@ -1,0 +1,205 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/omnitray/omnitray/sync/clock"
+	"github.com/omnitray/omnitray/sync/feed"
+	"github.com/omnitray/omnitray/sync/rules"
+)
+
+// loop is the state the event loop owns. Only Run's goroutine touches it.
+type loop struct {
+	a *Agent
+
+	connection string
+	connErr    string
+	snap       feed.Snapshot // staff, operator, statuses, URL
+	known      bool          // a snapshot arrived on the live connection
+	statusID   int64
+	catalogue  rules.Catalogue
+	// noAccessSince starts the grace delay; it survives reconnects so that a
+	// flapping link cannot keep someone online forever.
+	noAccessSince time.Time
+
+	paused          bool
+	stayOnlineUntil time.Time
+	presence        rules.Presence
+
+	lease     lease
+	failures  int
+	writing   bool
+	writeDone chan writeResult
+	lastErr   string
+
+	timer   clock.Timer
+	timerAt time.Time
+
+	lastReason string // the last logged transition, to log each once
+	lastState  State
+}
+
+func newLoop(a *Agent) *loop {
+	return &loop{a: a, connection: Connecting, writeDone: make(chan writeResult, 1)}
+}
+
+func (l *loop) timerC() <-chan time.Time {
+	if l.timer == nil {
+		return nil
+	}
+	return l.timer.C()
+}
+
+func (l *loop) onFeed(ev feed.Event) {
+	now := l.a.clock.Now()
+	switch ev.Kind {
+	case feed.Connected:
+		l.connection, l.connErr, l.known = Connected, "", true
+		l.snap = ev.Snapshot
+		l.setCatalogue(ev.Snapshot.Statuses)
+		l.setStatus(ev.Snapshot.StatusID, now)
+		if l.snap.Operator == nil {
+			l.a.log.Warn("the hub links no Chaport operator to this employee; nothing will be written")
+		}
+	case feed.Disconnected:
+		if l.known {
+			l.a.log.Warn("lost the hub; status unknown, the Chaport lease will lapse on its own", "err", ev.Err)
+		}
+		l.connection, l.known = Disconnected, false
+		if ev.Err != nil {
+			l.connErr = ev.Err.Error()
+		}
+	case feed.Message:
+		switch ev.Env.Type {
+		case feed.TypeStatus:
+			if ch, err := feed.DecodeData[feed.StatusChange](ev.Env); err == nil {
+				l.setStatus(ch.StatusID, now)
+			}
+		case feed.TypeCatalogue:
+			if cat, err := feed.DecodeData[feed.Catalogue](ev.Env); err == nil {
+				l.snap.Statuses = cat.Statuses
+				l.setCatalogue(cat.Statuses)
+			}
+		}
+	}
+}
+
+func (l *loop) setCatalogue(sts []feed.Status) {
+	names := make(map[int64]string, len(sts))
+	access := make(map[int64]bool, len(sts))
+	for _, s := range sts {
+		names[s.ID], access[s.ID] = s.Name, s.ChatAccess
+	}
+	l.catalogue = rules.BuildCatalogue(names, access)
+}
+
+func (l *loop) setStatus(id int64, now time.Time) {
+	l.statusID = id
+	if l.catalogue.ChatAccess(id) {
+		l.noAccessSince = time.Time{}
+		l.stayOnlineUntil = time.Time{}
+	} else if l.noAccessSince.IsZero() {
+		l.noAccessSince = now
+	}
+}
+
+func (l *loop) onWrite(res writeResult) {
+	l.writing = false
+	if res.err != nil {
+		l.failures++
+		l.lease.RetryAt = l.a.clock.Now().Add(retryDelay(l.failures-1, l.a.cfg.Lease))
+		l.lastErr = "Chaport " + string(res.status) + ": " + res.err.Error()
+		var re *feed.RemoteError
+		if !errors.As(res.err, &re) || re.Code != feed.CodeNoChatAccess {
+			l.a.log.Warn("Chaport write failed; will retry", "status", res.status, "err", res.err)
+		}
+		return
+	}
+	l.failures, l.lastErr = 0, ""
+	was := l.lease.Status
+	l.lease = lease{Status: res.status, Expires: res.started.Add(l.a.cfg.Lease)}
+	if was != res.status {
+		l.a.log.Info("Chaport " + string(res.status) + " written")
+	} else {
+		l.a.log.Debug("Chaport lease renewed", "status", res.status, "until", l.lease.Expires)
+	}
+}
+
+func (l *loop) decide(now time.Time) rules.Decision {
+	return rules.Decide(rules.Input{Now: now, Known: l.known, StatusID: l.statusID,
+		Catalogue: l.catalogue, NoAccessSince: l.noAccessSince, Grace: l.a.cfg.Grace,
+		Presence: l.presence, Paused: l.paused, StayOnlineUntil: l.stayOnlineUntil})
+}
+
+// reconcile decides, starts a write if one is due, arms the timer for the
+// next moment something is due, and publishes the state.
+func (l *loop) reconcile(ctx context.Context) {
+	now := l.a.clock.Now()
+	d := l.decide(now)
+	st := planLease(d, l.lease, now, l.a.cfg.Lease)
+	if st.Write != "" && !l.writing {
+		l.writing = true
+		go l.a.write(ctx, st.Write, l.a.cfg.Lease, l.writeDone)
+	}
+	l.arm(st.Wake, now)
+	l.logTransition(d, now)
+	l.publishDecision(d, now)
+}
+
+// arm keeps one timer for the next wake-up; no timer at all while nothing
+// is due, so an idle agent costs no CPU.
+func (l *loop) arm(at, now time.Time) {
+	if at.Equal(l.timerAt) && l.timer != nil {
+		return
+	}
+	if l.timer != nil {
+		l.timer.Stop()
+		l.timer = nil
+	}
+	l.timerAt = at
+	if !at.IsZero() {
+		l.timer = l.a.clock.NewTimer(max(at.Sub(now), 0))
+	}
+}
+
+// logTransition writes one line whenever the mapping's outcome changes (not
+// on every countdown tick).
+func (l *loop) logTransition(d rules.Decision, now time.Time) {
+	key := d.Action.String() + "|" + d.At.String() + "|" + l.catalogue.Name(l.statusID)
+	if key == l.lastReason {
+		return
+	}
+	l.lastReason = key
+	l.a.log.Info(d.Reason)
+}
+
+func (l *loop) publishDecision(d rules.Decision, now time.Time) {
+	s := State{Connection: l.connection, ConnError: l.connErr, Staff: l.snap.Staff,
+		Operator: l.snap.Operator, OmnideskURL: l.snap.OmnideskURL, Statuses: l.snap.Statuses,
+		Action: d.Action.String(), Reason: d.Reason, Chaport: string(l.lease.Status),
+		LeaseExpires: l.lease.Expires, Paused: l.paused, LastError: l.lastErr}
+	if l.known {
+		s.StatusID, s.StatusName = l.statusID, l.catalogue.Name(l.statusID)
+		s.ChatAccess = l.catalogue.ChatAccess(l.statusID)
+	}
+	if d.Action == rules.GoOfflineAt && l.lease.Status != rules.Offline {
+		s.OfflineAt = d.At
+	}
+	if l.stayOnlineUntil.After(now) {
+		s.StayOnlineUntil = l.stayOnlineUntil
+	}
+	// UpdatedAt changes on every call; compare without it so watchers only
+	// wake for real changes.
+	cmp := s
+	cmp.UpdatedAt = l.lastState.UpdatedAt
+	if statesEqual(cmp, l.lastState) {
+		return
+	}
+	s.UpdatedAt = now
+	l.lastState = s
+	l.a.snapshots.publish(s)
+}
+
+func (l *loop) publish() { l.publishDecision(l.decide(l.a.clock.Now()), l.a.clock.Now()) }

@@ -1,0 +1,93 @@
+package agent
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/omnitray/omnitray/sync/feed"
+	"github.com/omnitray/omnitray/sync/rules"
+)
+
+// Connection states of the agent's feed.
+const (
+	Connecting   = "connecting"
+	Connected    = "connected"
+	Disconnected = "disconnected"
+)
+
+// State is a snapshot of what the agent sees and why, for UIs and
+// `omnitray status`. It is a value: holders never see it change.
+type State struct {
+	Connection  string         `json:"connection"`
+	ConnError   string         `json:"connection_error,omitempty"`
+	Staff       feed.Person    `json:"staff"`
+	Operator    *feed.Operator `json:"operator,omitempty"`
+	OmnideskURL string         `json:"omnidesk_url,omitempty"`
+	Statuses    []feed.Status  `json:"statuses,omitempty"`
+	// StatusID is the Omnidesk status; 0 while unknown.
+	StatusID   int64  `json:"status_id"`
+	StatusName string `json:"status_name,omitempty"`
+	ChatAccess bool   `json:"chat_access"`
+	// Action and Reason are the mapping's decision and its "why" line.
+	Action string `json:"action"`
+	Reason string `json:"reason"`
+	// Chaport is the status the agent last had written ("" for none yet);
+	// LeaseExpires is when it lapses unless renewed.
+	Chaport      string    `json:"chaport,omitempty"`
+	LeaseExpires time.Time `json:"lease_expires,omitzero"`
+	// OfflineAt is when a pending offline will be written.
+	OfflineAt       time.Time `json:"offline_at,omitzero"`
+	Paused          bool      `json:"paused,omitempty"`
+	StayOnlineUntil time.Time `json:"stay_online_until,omitzero"`
+	LastError       string    `json:"last_error,omitempty"`
+	UpdatedAt       time.Time `json:"updated_at"`
+}
+
+// Format renders the state for a terminal, relative to now.
+func (s State) Format(now time.Time) string {
+	var b strings.Builder
+	line := func(k, format string, a ...any) { fmt.Fprintf(&b, "%-10s %s\n", k+":", fmt.Sprintf(format, a...)) }
+	conn := s.Connection
+	if s.ConnError != "" {
+		conn += " (" + s.ConnError + ")"
+	}
+	line("Hub", "%s", conn)
+	if s.Staff.ID != 0 {
+		line("Employee", "%s <%s> (staff %d)", s.Staff.Name, s.Staff.Email, s.Staff.ID)
+	}
+	if s.Operator != nil {
+		line("Operator", "%s (%s)", s.Operator.Email, s.Operator.ID)
+	} else if s.Connection == Connected {
+		line("Operator", "not linked")
+	}
+	if s.StatusID != 0 {
+		access := "no chat access"
+		if s.ChatAccess {
+			access = "chat access"
+		}
+		line("Omnidesk", "%s (%s)", s.StatusName, access)
+	} else {
+		line("Omnidesk", "unknown")
+	}
+	ch := s.Chaport
+	if ch == "" {
+		ch = "not written yet"
+	}
+	if !s.LeaseExpires.IsZero() {
+		if left := s.LeaseExpires.Sub(now); left > 0 {
+			ch += fmt.Sprintf(", lease ends in %s", rules.Countdown(s.LeaseExpires, now))
+		} else {
+			ch += ", lease lapsed"
+		}
+	}
+	line("Chaport", "%s", ch)
+	line("Why", "%s", s.Reason)
+	if s.Paused {
+		line("Sync", "paused")
+	}
+	if s.LastError != "" {
+		line("Error", "%s", s.LastError)
+	}
+	return b.String()
+}

@@ -1,0 +1,261 @@
+package feed
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/omnitray/omnitray/sync/clock"
+)
+
+// ClientOptions configure the agent's end of the feed. Zero fields take the
+// Default* values.
+type ClientOptions struct {
+	URL   string // from WebsocketURL
+	Token string // sent only in the handshake's Authorization header
+	// Dialer defaults to one that honours HTTPS_PROXY and gives up on a
+	// handshake after 15s.
+	Dialer        *websocket.Dialer
+	MinBackoff    time.Duration
+	MaxBackoff    time.Duration
+	PingInterval  time.Duration
+	PongWait      time.Duration
+	WriteWait     time.Duration
+	MaxFrameBytes int64
+	Logger        *slog.Logger
+	Clock         clock.Clock    // drives the reconnect delay; default clock.Real{}
+	Rand          func() float64 // in [0,1), for jitter; default math/rand/v2
+}
+
+// stableAfter is how long a connection must last before a drop is treated as
+// a fresh incident rather than part of a flapping series.
+const stableAfter = time.Minute
+
+// EventKind tells what an Event reports.
+type EventKind int
+
+const (
+	// Connected carries a Snapshot. It comes first on every connection, and
+	// again if the hub resends a snapshot; either way the agent should
+	// replace its state with it.
+	Connected EventKind = iota + 1
+	// Message carries any other hub-initiated envelope ("status", "catalogue").
+	Message
+	// Disconnected carries why a connection ended or could not be made. It
+	// follows every failed attempt, so the agent can show "unknown" honestly.
+	Disconnected
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case Connected:
+		return "connected"
+	case Message:
+		return "message"
+	case Disconnected:
+		return "disconnected"
+	}
+	return "EventKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Event is what Run reports to the agent.
+type Event struct {
+	Kind     EventKind
+	Snapshot Snapshot
+	Env      Envelope
+	Err      error
+}
+
+// Client keeps one agent connected to its hub.
+type Client struct {
+	opts    ClientOptions
+	log     *slog.Logger
+	running atomic.Bool
+	nextID  atomic.Uint64
+
+	mu   sync.Mutex
+	live *session // set once a snapshot arrived; nil otherwise
+}
+
+// NewClient checks opts and fills in defaults. It does not connect.
+func NewClient(opts ClientOptions) (*Client, error) {
+	if err := checkDialURL(opts.URL); err != nil {
+		return nil, fmt.Errorf("new feed client: %w", err)
+	}
+	if opts.Token == "" || strings.ContainsAny(opts.Token, " \t\r\n") {
+		return nil, errors.New("new feed client: the hub token is empty or contains whitespace")
+	}
+	if opts.Dialer == nil {
+		opts.Dialer = &websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: 15 * time.Second}
+	}
+	opts.MinBackoff = durationOr(opts.MinBackoff, DefaultMinBackoff)
+	opts.MaxBackoff = max(durationOr(opts.MaxBackoff, DefaultMaxBackoff), opts.MinBackoff)
+	opts.PingInterval = durationOr(opts.PingInterval, DefaultPingInterval)
+	opts.PongWait = durationOr(opts.PongWait, DefaultPongWait)
+	opts.WriteWait = durationOr(opts.WriteWait, DefaultWriteWait)
+	opts.MaxFrameBytes = int64Or(opts.MaxFrameBytes, DefaultMaxFrameBytes)
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Float64
+	}
+	return &Client{opts: opts, log: opts.Logger}, nil
+}
+
+// Run keeps the feed connected until ctx is done, reporting on out, which
+// must be drained promptly (a blocked reader cannot answer pings). It returns
+// ctx's error, or an error wrapping ErrUnauthorized when the hub refuses the
+// token, since retrying a refused token only fills the hub's log.
+func (c *Client) Run(ctx context.Context, out chan<- Event) error {
+	if !c.running.CompareAndSwap(false, true) {
+		return errors.New("feed: Run is already running")
+	}
+	defer c.running.Store(false)
+	attempt := 0
+	for {
+		start := c.opts.Clock.Now()
+		gotSnapshot, err := c.session(ctx, out)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		err = redact(err, c.opts.Token)
+		if errors.Is(err, ErrUnauthorized) {
+			return err
+		}
+		c.log.Info("feed: disconnected from hub", "err", err)
+		if !emit(ctx, out, Event{Kind: Disconnected, Err: err}) {
+			return ctx.Err()
+		}
+		if gotSnapshot || c.opts.Clock.Now().Sub(start) >= stableAfter {
+			attempt = 0
+		}
+		delay := backoff(attempt, c.opts.MinBackoff, c.opts.MaxBackoff, c.opts.Rand())
+		attempt++
+		t := c.opts.Clock.NewTimer(delay)
+		select {
+		case <-t.C():
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
+}
+
+// backoff is the delay before reconnect attempt n (0-based): exponential from
+// lo, capped at hi, with "equal jitter" (a random point in the upper half) so
+// that a hub restart does not bring every agent back in the same instant, yet
+// no agent retries in a tight loop. r is a random number in [0,1).
+func backoff(attempt int, lo, hi time.Duration, r float64) time.Duration {
+	d := lo
+	for i := 0; i < attempt && d < hi; i++ {
+		if d > hi/2 {
+			d = hi
+			break
+		}
+		d *= 2
+	}
+	d = min(d, hi)
+	r = min(max(r, 0), 1)
+	half := d / 2
+	return half + time.Duration(r*float64(d-half))
+}
+
+// Request sends an agent → hub request and waits for its answer: the ack's
+// data, a *RemoteError, ErrNotConnected (also when the connection drops
+// while waiting), or ctx's error. Give ctx a deadline: a hub that ignores a
+// request type it does not know never answers.
+func (c *Client) Request(ctx context.Context, typ string, data any) (json.RawMessage, error) {
+	c.mu.Lock()
+	s := c.live
+	c.mu.Unlock()
+	if s == nil {
+		return nil, fmt.Errorf("send %s: %w", typ, ErrNotConnected)
+	}
+	id := "r" + strconv.FormatUint(c.nextID.Add(1), 10)
+	env, err := NewEnvelope(typ, id, data)
+	if err != nil {
+		return nil, err
+	}
+	frame, err := json.Marshal(env)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s request: %w", typ, err)
+	}
+	reply := make(chan Envelope, 1)
+	if !s.await(id, reply) {
+		return nil, fmt.Errorf("send %s: %w", typ, ErrNotConnected)
+	}
+	defer s.forget(id)
+	select {
+	case s.queue <- frame:
+	case <-s.done:
+		return nil, fmt.Errorf("send %s: %w", typ, ErrNotConnected)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("send %s: %w", typ, ctx.Err())
+	}
+	select {
+	case r := <-reply:
+		return answer(r)
+	case <-s.done:
+		select {
+		case r := <-reply: // answered just before the drop
+			return answer(r)
+		default:
+		}
+		return nil, fmt.Errorf("wait for %s answer: %w", typ, ErrNotConnected)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for %s answer: %w", typ, ctx.Err())
+	}
+}
+
+func answer(env Envelope) (json.RawMessage, error) {
+	if env.Type == TypeAck {
+		return env.Data, nil
+	}
+	body, err := DecodeData[ErrorBody](env)
+	if err != nil || body.Code == "" {
+		return nil, &RemoteError{Code: CodeInternal, Message: "malformed error answer"}
+	}
+	return nil, &RemoteError{Code: body.Code, Message: body.Message}
+}
+
+func emit(ctx context.Context, out chan<- Event, ev Event) bool {
+	select {
+	case out <- ev:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// redact is a last line of defence: the token is never put into an error on
+// purpose, but a proxy or a hub bug might echo it, and errors end up in logs
+// and on screen.
+func redact(err error, secret string) error {
+	if err == nil || secret == "" || !strings.Contains(err.Error(), secret) {
+		return err
+	}
+	return redacted{err: err, secret: secret}
+}
+
+type redacted struct {
+	err    error
+	secret string
+}
+
+func (r redacted) Error() string { return strings.ReplaceAll(r.err.Error(), r.secret, "[redacted]") }
+func (r redacted) Unwrap() error { return r.err }

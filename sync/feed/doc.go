@@ -1,0 +1,126 @@
+// Package feed is the websocket protocol between the hub (one per company)
+// and the agents (one per employee): the message types, the hub's end of a
+// connection (Accept, ServerConn) and the agent's reconnecting end (Client).
+//
+// Omnidesk has no push API, so the hub polls it once for the whole account
+// and pushes each employee's status down this feed. The agent asks the hub,
+// over the same connection, to write its Chaport operator's status and to
+// switch its Omnidesk status; the hub holds the vendor credentials, the agent
+// only its own hub token.
+//
+// # Connecting
+//
+// The agent derives the URL from the hub's base URL with WebsocketURL
+// (https://hub.example → wss://hub.example/v1/feed). Plain ws:// is refused
+// to anything but loopback unless the user passed --insecure. The token
+// travels only in the handshake's "Authorization: Bearer <token>" header,
+// never in the URL, and is never put into an error or a log line. The hub
+// answers a bad token with HTTP 401 (or 403) before upgrading; the client
+// then stops with ErrUnauthorized instead of retrying. Handshakes carrying an
+// Origin header (browsers) are refused by default.
+//
+// # Frames and versioning
+//
+// Every frame is one JSON text message, an envelope:
+//
+//	{"v":1,"type":"status","id":"r7","data":{...}}
+//
+// v is the protocol version (Version). A frame of another version is ignored
+// by both sides, so that new message shapes can be introduced under a new
+// version while old peers are still around. id is set by the agent on a
+// request and echoed by the hub's answer; data is the type's payload. Unknown
+// fields inside data are ignored, and so are unknown types (logged at debug
+// level): adding either is a compatible change, changing or removing one is
+// not and needs a new version.
+//
+// # Hub → agent
+//
+// "snapshot" is always the first frame on a connection, so that every
+// reconnect starts from whole, current state. operator is null when the
+// employee is linked to no Chaport operator. The hub may send another
+// snapshot later (e.g. after a re-link); it replaces all earlier state.
+//
+//	{"v":1,"type":"snapshot","data":{
+//	  "staff":{"id":42,"name":"Anna","email":"anna@acme.example"},
+//	  "operator":{"id":"5f1c","name":"Anna","email":"anna@acme.example"},
+//	  "statuses":[{"id":1,"name":"Online","chat_access":true,"active":true},
+//	              {"id":2,"name":"Offline","chat_access":false,"active":true}],
+//	  "status_id":1,"observed_at":"2026-03-02T09:00:00Z",
+//	  "omnidesk_url":"https://acme.omnidesk.ru"}}
+//
+// "status" reports a new Omnidesk status; "catalogue" replaces the list of
+// statuses (an admin edited them, or the hub's mapping changed):
+//
+//	{"v":1,"type":"status","data":{"status_id":2,"observed_at":"2026-03-02T09:05:00Z"}}
+//	{"v":1,"type":"catalogue","data":{"statuses":[{"id":1,"name":"Online","chat_access":true,"active":true}]}}
+//
+// # Agent → hub requests
+//
+// Each request carries an id and gets exactly one answer with the same id,
+// "ack" or "error". A request without an id is answered with bad_request.
+//
+// "switch_status" asks the hub to set the employee's Omnidesk status. The ack
+// means Omnidesk accepted the change; the new status itself then arrives as a
+// "status" frame, so there is one source of truth.
+//
+//	→ {"v":1,"type":"switch_status","id":"r1","data":{"status_id":3}}
+//	← {"v":1,"type":"ack","id":"r1","data":{}}
+//
+// "set_chaport" writes the linked operator's Chaport status as a lease that
+// lapses after ttl_seconds unless renewed, so a crashed agent cannot leave
+// its operator online. The hub refuses "online" when the current Omnidesk
+// status has no chat access. The ack carries the state Chaport reports.
+//
+//	→ {"v":1,"type":"set_chaport","id":"r2","data":{"status":"online","ttl_seconds":120}}
+//	← {"v":1,"type":"ack","id":"r2","data":{"status":"online","last_status":"offline",
+//	     "real_status":"online","expires_at":"2026-03-02T09:02:00Z"}}
+//
+// "read_operator" reads the operator's state without changing it, so the
+// agent can detect drift (someone changed it in Chaport directly).
+//
+//	→ {"v":1,"type":"read_operator","id":"r3","data":{}}
+//	← {"v":1,"type":"ack","id":"r3","data":{"status":"offline","last_status":"online","real_status":"offline"}}
+//
+// # Errors
+//
+//	← {"v":1,"type":"error","id":"r2","data":{"code":"no_chat_access","message":"status Without chats gives no chat access"}}
+//
+// The code is the contract, the message is for people:
+//
+//	bad_request     malformed frame or payload (also sent, with the id when
+//	                readable, for a frame that is not valid JSON; the
+//	                connection stays up)
+//	forbidden       the token may not do this
+//	no_chat_access  "online" asked while the mapping gives no chat access
+//	refused         the vendor (Omnidesk or Chaport) said no
+//	unavailable     the vendor could not be reached
+//	rate_limited    the vendor's rate limit is used up; try later
+//	not_linked      the employee has no Chaport operator
+//	internal        a hub fault; details are in the hub's log
+//
+// The client surfaces an error answer as a *RemoteError. It ignores frames
+// from the hub that are not valid JSON.
+//
+// # Limits, pings and timeouts
+//
+// A frame may be at most DefaultMaxFrameBytes (64 KiB); a larger one makes
+// the receiver close the connection (close code 1009) and log it. Both sides
+// ping every DefaultPingInterval (20s) and push their read deadline out by
+// DefaultPongWait (45s) on every pong, ping or frame; a peer silent for longer
+// is dropped (ErrPeerSilent). A write that takes longer than DefaultWriteWait
+// (10s) fails the connection. The hub queues at most DefaultSendQueue (64)
+// frames per agent; an agent that cannot keep up is disconnected
+// (ErrSlowClient) rather than slowing the hub down, and catches up through
+// the snapshot when it reconnects. All of these are options.
+//
+// # Reconnecting
+//
+// Client.Run reconnects after any loss with exponential backoff from
+// DefaultMinBackoff (0.5s) to DefaultMaxBackoff (30s) with equal jitter (a
+// random delay in the upper half of the current step), so that a hub restart
+// does not bring every agent back at the same instant. The backoff starts
+// over after a connection that delivered a snapshot or stayed up a minute.
+// Requests still waiting when a connection drops fail with ErrNotConnected;
+// they are not resent, because the agent must decide afresh from the next
+// snapshot.
+package feed

@@ -1,0 +1,162 @@
+package hub
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+)
+
+// Duration is a time.Duration written as a Go duration string in JSON ("90s").
+type Duration time.Duration
+
+// UnmarshalJSON reads "1m30s".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string like \"90s\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	if v < 0 {
+		return fmt.Errorf("duration %q is negative", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// FileConfig is the hub's config file (--config). Everything is optional.
+type FileConfig struct {
+	// Links maps Omnidesk staff ids to Chaport operator ids; staff not listed
+	// are linked by e-mail.
+	Links map[string]string `json:"links,omitempty"`
+	// ChatAccess says which custom Omnidesk statuses give access to active
+	// chats (the API does not expose it). 1 always has access; 2 and 3 never.
+	ChatAccess map[string]bool `json:"chat_access,omitempty"`
+	// BudgetShare is the part of the account's per-minute Omnidesk budget the
+	// hub may use (default 0.25), leaving the rest to other integrations.
+	BudgetShare float64 `json:"budget_share,omitempty"`
+	// MinPollInterval keeps a large budget from turning into a hammering
+	// poller (default 2s).
+	MinPollInterval Duration `json:"min_poll_interval,omitempty"`
+	// CatalogueRefresh is how often the status catalogue is re-read (10m).
+	CatalogueRefresh Duration `json:"catalogue_refresh,omitempty"`
+	// OperatorRefresh is how often Chaport operators are re-read for links (10m).
+	OperatorRefresh Duration `json:"operator_refresh,omitempty"`
+	// MaxLease caps the TTL an agent may ask for (default 10m).
+	MaxLease Duration `json:"max_lease,omitempty"`
+	// OmnideskPublicURL is what agents open for "Open Omnidesk" (default: the API URL).
+	OmnideskPublicURL string `json:"omnidesk_public_url,omitempty"`
+	Chaport           struct {
+		StatusField    string `json:"status_field,omitempty"`
+		TTLField       string `json:"ttl_field,omitempty"`
+		UntilField     string `json:"until_field,omitempty"`
+		EventTimeField string `json:"event_time_field,omitempty"`
+	} `json:"chaport,omitzero"`
+	Omnidesk struct {
+		StatusWrite struct {
+			Method string `json:"method,omitempty"`
+			Path   string `json:"path,omitempty"`
+			Field  string `json:"field,omitempty"`
+		} `json:"status_write,omitzero"`
+	} `json:"omnidesk,omitzero"`
+}
+
+// LoadFile reads and checks a config file; a missing path means defaults.
+func LoadFile(path string) (FileConfig, error) {
+	var fc FileConfig
+	if path == "" {
+		return fc.withDefaults(), nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fc, fmt.Errorf("reading config: %w", err)
+	}
+	fc, err = ParseFile(data)
+	if err != nil {
+		return fc, fmt.Errorf("config %s: %w", path, err)
+	}
+	return fc, nil
+}
+
+// ParseFile decodes a config file strictly: unknown keys are typos, and a
+// typo in a link or mapping would silently misroute someone's status.
+func ParseFile(data []byte) (FileConfig, error) {
+	var fc FileConfig
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&fc); err != nil {
+		return fc, fmt.Errorf("parsing: %w", err)
+	}
+	if dec.More() {
+		return fc, fmt.Errorf("parsing: trailing data after the JSON object")
+	}
+	for k := range fc.Links {
+		if _, err := parseID(k); err != nil {
+			return fc, fmt.Errorf("links: staff id %q: %w", k, err)
+		}
+		if fc.Links[k] == "" {
+			return fc, fmt.Errorf("links: staff %s has an empty operator id", k)
+		}
+	}
+	for k := range fc.ChatAccess {
+		if _, err := parseID(k); err != nil {
+			return fc, fmt.Errorf("chat_access: status id %q: %w", k, err)
+		}
+	}
+	if fc.BudgetShare < 0 || fc.BudgetShare > 1 {
+		return fc, fmt.Errorf("budget_share %v must be between 0 and 1", fc.BudgetShare)
+	}
+	return fc.withDefaults(), nil
+}
+
+func parseID(s string) (int64, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("not a positive integer")
+	}
+	return n, nil
+}
+
+func (fc FileConfig) withDefaults() FileConfig {
+	if fc.BudgetShare == 0 {
+		fc.BudgetShare = 0.25
+	}
+	def := func(d *Duration, v time.Duration) {
+		if *d == 0 {
+			*d = Duration(v)
+		}
+	}
+	def(&fc.MinPollInterval, 2*time.Second)
+	def(&fc.CatalogueRefresh, 10*time.Minute)
+	def(&fc.OperatorRefresh, 10*time.Minute)
+	def(&fc.MaxLease, 10*time.Minute)
+	return fc
+}
+
+// chatAccess returns the configured access of custom statuses by id.
+func (fc FileConfig) chatAccess() map[int64]bool {
+	out := make(map[int64]bool, len(fc.ChatAccess))
+	for k, v := range fc.ChatAccess {
+		id, _ := parseID(k) // checked in ParseFile
+		out[id] = v
+	}
+	return out
+}
+
+// links returns the configured staff → operator links by id.
+func (fc FileConfig) links() map[int64]string {
+	out := make(map[int64]string, len(fc.Links))
+	for k, v := range fc.Links {
+		id, _ := parseID(k)
+		out[id] = v
+	}
+	return out
+}

@@ -1,0 +1,229 @@
+package hub
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/omnitray/omnitray/sync/chaport"
+	"github.com/omnitray/omnitray/sync/feed"
+	"github.com/omnitray/omnitray/sync/omnidesk"
+	"github.com/omnitray/omnitray/sync/rules"
+)
+
+// directory is what the hub knows of the company: staff and their statuses,
+// the catalogue with chat access, Chaport operators, and which agents are
+// connected for whom. The pollers write it; the websocket sessions read it
+// and are told of changes.
+type directory struct {
+	links      map[int64]string // configured staff → operator
+	chatAccess map[int64]bool   // configured custom status access
+
+	mu        sync.Mutex
+	ready     bool // a staff poll has succeeded
+	staff     map[int64]staffEntry
+	statuses  []omnidesk.StaffStatus
+	catalogue rules.Catalogue
+	operators []chaport.Operator
+	subs      map[int64]map[*session]struct{}
+}
+
+type staffEntry struct {
+	person     feed.Person
+	statusID   int64
+	observedAt time.Time
+}
+
+func newDirectory(fc FileConfig) *directory {
+	return &directory{links: fc.links(), chatAccess: fc.chatAccess(),
+		staff: map[int64]staffEntry{}, subs: map[int64]map[*session]struct{}{},
+		catalogue: rules.BuildCatalogue(nil, fc.chatAccess())}
+}
+
+// statusChange is one staff member's new status, to push to their agents.
+type statusChange struct {
+	staffID int64
+	change  feed.StatusChange
+	to      []*session
+}
+
+// updateStaff stores a poll's result and returns the changes to push.
+func (d *directory) updateStaff(list []omnidesk.Staff, now time.Time) []statusChange {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ready = true
+	var out []statusChange
+	for _, s := range list {
+		old, known := d.staff[s.ID]
+		e := staffEntry{person: feed.Person{ID: s.ID, Name: s.FullName, Email: s.Email},
+			statusID: s.StatusID, observedAt: now}
+		if known && old.statusID == s.StatusID {
+			e.observedAt = old.observedAt
+		}
+		d.staff[s.ID] = e
+		if known && old.statusID != s.StatusID {
+			out = append(out, statusChange{staffID: s.ID, to: d.sessionsOf(s.ID),
+				change: feed.StatusChange{StatusID: s.StatusID, ObservedAt: now}})
+		}
+	}
+	return out
+}
+
+// updateCatalogue stores the status catalogue; it reports whether it changed
+// and, if so, every connected session to tell.
+func (d *directory) updateCatalogue(sts []omnidesk.StaffStatus) (feed.Catalogue, []*session, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if slices.Equal(sts, d.statuses) {
+		return feed.Catalogue{}, nil, false
+	}
+	d.statuses = sts
+	names := make(map[int64]string, len(sts))
+	for _, s := range sts {
+		names[s.ID] = s.Name
+	}
+	d.catalogue = rules.BuildCatalogue(names, d.chatAccess)
+	var all []*session
+	for _, set := range d.subs {
+		for s := range set {
+			all = append(all, s)
+		}
+	}
+	return feed.Catalogue{Statuses: d.feedStatuses()}, all, true
+}
+
+func (d *directory) feedStatuses() []feed.Status {
+	out := make([]feed.Status, 0, len(d.statuses))
+	for _, s := range d.statuses {
+		out = append(out, feed.Status{ID: s.ID, Name: s.Name, Active: s.Active,
+			ChatAccess: d.catalogue.ChatAccess(s.ID)})
+	}
+	return out
+}
+
+func (d *directory) updateOperators(ops []chaport.Operator) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.operators = ops
+}
+
+// operatorFor resolves the staff member's Chaport operator: the configured
+// link, else the operator with the same e-mail.
+func (d *directory) operatorFor(staffID int64) (feed.Operator, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.operatorLocked(staffID)
+}
+
+func (d *directory) operatorLocked(staffID int64) (feed.Operator, bool) {
+	if id, ok := d.links[staffID]; ok {
+		for _, o := range d.operators {
+			if o.ID == id {
+				return feed.Operator{ID: o.ID, Name: o.Name, Email: o.Email}, true
+			}
+		}
+		// Configured but not (yet) seen in Chaport: trust the config.
+		return feed.Operator{ID: id}, true
+	}
+	e, ok := d.staff[staffID]
+	if !ok || e.person.Email == "" {
+		return feed.Operator{}, false
+	}
+	for _, o := range d.operators {
+		if strings.EqualFold(o.Email, e.person.Email) {
+			return feed.Operator{ID: o.ID, Name: o.Name, Email: o.Email}, true
+		}
+	}
+	return feed.Operator{}, false
+}
+
+// join subscribes a session to its staff member's changes and hands it the
+// snapshot in the same critical section, so that no change can overtake the
+// snapshot on the wire. send must not block.
+func (d *directory) join(staffID int64, s *session, omnideskURL string, send func(feed.Snapshot) error) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	snap, ok := d.snapshotLocked(staffID, omnideskURL)
+	if !ok {
+		return false, nil
+	}
+	if err := send(snap); err != nil {
+		return true, err
+	}
+	if d.subs[staffID] == nil {
+		d.subs[staffID] = map[*session]struct{}{}
+	}
+	d.subs[staffID][s] = struct{}{}
+	return true, nil
+}
+
+func (d *directory) snapshotLocked(staffID int64, omnideskURL string) (feed.Snapshot, bool) {
+	e, ok := d.staff[staffID]
+	if !ok {
+		return feed.Snapshot{}, false
+	}
+	snap := feed.Snapshot{Staff: e.person, Statuses: d.feedStatuses(), StatusID: e.statusID,
+		ObservedAt: e.observedAt, OmnideskURL: omnideskURL}
+	if op, ok := d.operatorLocked(staffID); ok {
+		snap.Operator = &op
+	}
+	return snap, true
+}
+
+// current is the staff member's status and whether it gives chat access.
+func (d *directory) current(staffID int64) (statusID int64, chatAccess, known bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.staff[staffID]
+	if !ok {
+		return 0, false, false
+	}
+	return e.statusID, d.catalogue.ChatAccess(e.statusID), true
+}
+
+// statusName names a status for messages.
+func (d *directory) statusName(id int64) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.catalogue.Name(id)
+}
+
+// statusUsable reports whether id is an active status of the catalogue.
+func (d *directory) statusUsable(id int64) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, s := range d.statuses {
+		if s.ID == id {
+			return s.Active
+		}
+	}
+	return false
+}
+
+func (d *directory) isReady() (ready bool, staff, agents int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, set := range d.subs {
+		agents += len(set)
+	}
+	return d.ready, len(d.staff), agents
+}
+
+func (d *directory) unsubscribe(staffID int64, s *session) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.subs[staffID], s)
+	if len(d.subs[staffID]) == 0 {
+		delete(d.subs, staffID)
+	}
+}
+
+// sessionsOf lists a staff member's connected agents; callers hold d.mu.
+func (d *directory) sessionsOf(staffID int64) []*session {
+	out := make([]*session, 0, len(d.subs[staffID]))
+	for s := range d.subs[staffID] {
+		out = append(out, s)
+	}
+	return out
+}

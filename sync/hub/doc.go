@@ -1,0 +1,12 @@
+// Package hub is the per-company Omnitray server. It polls Omnidesk once for
+// the whole account, within a share of the account's per-minute budget, and
+// serves each employee's agent a websocket feed (sync/feed) of that employee's
+// status. It alone holds the vendor credentials: agents ask it to write their
+// own linked Chaport operator's status, and it refuses anything else — another
+// operator, or "online" while the employee's Omnidesk status has no chat
+// access.
+//
+// Agents authenticate with tokens signed by the hub secret (see Sign). A
+// token names one staff member and expires; it is read only from the
+// handshake's Authorization header, never from a URL, and never logged.
+package hub

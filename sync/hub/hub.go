@@ -1,0 +1,214 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/omnitray/omnitray/sync/chaport"
+	"github.com/omnitray/omnitray/sync/clock"
+	"github.com/omnitray/omnitray/sync/feed"
+	"github.com/omnitray/omnitray/sync/omnidesk"
+	"github.com/omnitray/omnitray/sync/vendorapi"
+)
+
+// Config wires a hub. Omnidesk, Chaport and Secret are required.
+type Config struct {
+	Omnidesk *omnidesk.Client
+	Chaport  *chaport.Client
+	Secret   []byte
+	File     FileConfig
+	// OmnideskURL is the account's web address, for agents' "Open Omnidesk".
+	OmnideskURL string
+	Clock       clock.Clock
+	Logger      *slog.Logger
+	Feed        feed.ServerOptions
+}
+
+// Hub is a running hub: pollers plus the HTTP handler for agents.
+type Hub struct {
+	cfg   Config
+	log   *slog.Logger
+	clock clock.Clock
+	dir   *directory
+	pace  *pacer
+	// ctx ends the agents' sessions when Run's context ends; hijacked
+	// websocket connections outlive their HTTP server otherwise.
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// New checks the configuration and builds a hub; Run starts its pollers.
+func New(cfg Config) (*Hub, error) {
+	if cfg.Omnidesk == nil || cfg.Chaport == nil {
+		return nil, errors.New("hub needs both an Omnidesk and a Chaport client")
+	}
+	if err := CheckSecret(cfg.Secret); err != nil {
+		return nil, err
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.File = cfg.File.withDefaults()
+	if cfg.File.OmnideskPublicURL != "" {
+		cfg.OmnideskURL = cfg.File.OmnideskPublicURL
+	}
+	if cfg.Feed.Logger == nil {
+		cfg.Feed.Logger = cfg.Logger
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Hub{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, dir: newDirectory(cfg.File),
+		pace:   newPacer(cfg.Clock, cfg.File.BudgetShare, time.Duration(cfg.File.MinPollInterval)),
+		ctx:    ctx,
+		cancel: cancel}, nil
+}
+
+// Handler serves /v1/feed (the agents' websocket) and /healthz.
+func (h *Hub) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/feed", h.serveFeed)
+	mux.HandleFunc("GET /healthz", h.serveHealth)
+	return mux
+}
+
+// Run polls Omnidesk and Chaport until ctx ends.
+func (h *Hub) Run(ctx context.Context) error {
+	defer h.cancel()
+	go h.operatorLoop(ctx)
+	h.staffLoop(ctx)
+	return nil
+}
+
+// omnideskCall runs one paced Omnidesk call and feeds the pacer what the
+// response said about the budget.
+func (h *Hub) omnideskCall(ctx context.Context, cost int, call func(context.Context) error) error {
+	if err := h.pace.wait(ctx, cost); err != nil {
+		return err
+	}
+	err := call(ctx)
+	if lim := h.cfg.Omnidesk.Limits(); lim.Known {
+		h.pace.observe(lim.PerMinute)
+	}
+	if errors.Is(err, vendorapi.ErrRateLimited) {
+		wait, ok := vendorapi.RetryAfter(err)
+		if !ok {
+			wait = time.Minute // the legacy 403 says nothing; a minute empties any window
+		}
+		h.pace.backoff(wait)
+		h.log.Warn("Omnidesk rate limit reached; waiting", "retry_after", wait)
+	}
+	return err
+}
+
+// staffLoop is the one Omnidesk poller for the whole account: the catalogue
+// now and then, the staff list as often as the budget share allows.
+func (h *Hub) staffLoop(ctx context.Context) {
+	var catalogueAt time.Time
+	failing := false
+	for ctx.Err() == nil {
+		if catalogueAt.IsZero() || h.clock.Now().Sub(catalogueAt) >= time.Duration(h.cfg.File.CatalogueRefresh) {
+			if err := h.refreshCatalogue(ctx); err == nil {
+				catalogueAt = h.clock.Now()
+			} else if ctx.Err() == nil {
+				h.log.Warn("reading the Omnidesk status catalogue failed", "err", err)
+			}
+		}
+		err := h.pollStaff(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && !failing:
+			failing = true
+			h.log.Warn("polling Omnidesk staff failed; agents keep their last status", "err", err)
+		case err == nil && failing:
+			failing = false
+			h.log.Info("polling Omnidesk staff works again")
+		}
+	}
+}
+
+func (h *Hub) refreshCatalogue(ctx context.Context) error {
+	var sts []omnidesk.StaffStatus
+	err := h.omnideskCall(ctx, 1, func(ctx context.Context) (err error) {
+		sts, err = h.cfg.Omnidesk.StaffStatuses(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("reading statuses: %w", err)
+	}
+	if cat, to, changed := h.dir.updateCatalogue(sts); changed {
+		h.log.Info("Omnidesk status catalogue loaded", "statuses", len(sts), "agents", len(to))
+		h.push(to, feed.TypeCatalogue, cat)
+	}
+	return nil
+}
+
+// pollStaff reads every page of the staff list, each page one paced call.
+func (h *Hub) pollStaff(ctx context.Context) error {
+	var all []omnidesk.Staff
+	for page := 1; page <= 500; page++ {
+		var p omnidesk.StaffPage
+		err := h.omnideskCall(ctx, 1, func(ctx context.Context) (err error) {
+			p, err = h.cfg.Omnidesk.ListStaff(ctx, page, 100)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("polling staff page %d: %w", page, err)
+		}
+		all = append(all, p.Staff...)
+		if len(p.Staff) < 100 || len(all) >= p.TotalCount {
+			break
+		}
+	}
+	for _, ch := range h.dir.updateStaff(all, h.clock.Now()) {
+		h.log.Debug("Omnidesk status changed", "staff", ch.staffID, "status", ch.change.StatusID, "agents", len(ch.to))
+		h.push(ch.to, feed.TypeStatus, ch.change)
+	}
+	return nil
+}
+
+func (h *Hub) push(to []*session, typ string, data any) {
+	if len(to) == 0 {
+		return
+	}
+	env, err := feed.NewEnvelope(typ, "", data)
+	if err != nil {
+		h.log.Error("encoding a feed message", "type", typ, "err", err)
+		return
+	}
+	for _, s := range to {
+		s.send(env)
+	}
+}
+
+// operatorLoop keeps the Chaport operator list fresh for e-mail links.
+func (h *Hub) operatorLoop(ctx context.Context) {
+	retry := 5 * time.Second
+	for {
+		ops, err := h.cfg.Chaport.ListOperators(ctx)
+		wait := time.Duration(h.cfg.File.OperatorRefresh)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			h.log.Warn("reading Chaport operators failed", "err", err)
+			wait, retry = retry, min(retry*2, wait)
+		} else {
+			h.dir.updateOperators(ops)
+			retry = 5 * time.Second
+		}
+		t := h.clock.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+	}
+}

@@ -1,0 +1,216 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/omnitray/omnitray/sync/chaport"
+	"github.com/omnitray/omnitray/sync/feed"
+	"github.com/omnitray/omnitray/sync/vendorapi"
+)
+
+// session is one connected agent.
+type session struct {
+	hub       *Hub
+	staffID   int64
+	conn      *feed.ServerConn
+	switching atomic.Bool
+}
+
+func (s *session) send(env feed.Envelope) {
+	if err := s.conn.Send(env); err != nil {
+		s.hub.log.Debug("dropping a slow or closed agent", "staff", s.staffID, "err", err)
+	}
+}
+
+func (h *Hub) serveHealth(w http.ResponseWriter, r *http.Request) {
+	ready, staff, agents := h.dir.isReady()
+	code := http.StatusOK
+	if !ready {
+		code = http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]any{"ok": ready, "staff": staff, "agents": agents,
+		"poll_spacing": h.pace.interval().String()})
+}
+
+func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
+	staffID, err := Verify(h.cfg.Secret, feed.BearerToken(r), h.clock.Now())
+	if err != nil {
+		// The reason goes to the log and the agent; the token itself never does.
+		h.log.Warn("agent token refused", "remote", r.RemoteAddr, "reason", err)
+		http.Error(w, "token refused: "+err.Error(), http.StatusUnauthorized)
+		return
+	}
+	if ready, _, _ := h.dir.isReady(); !ready {
+		http.Error(w, "hub is starting: no Omnidesk data yet", http.StatusServiceUnavailable)
+		return
+	}
+	if _, _, known := h.dir.current(staffID); !known {
+		h.log.Warn("agent token names unknown staff", "staff", staffID)
+		http.Error(w, fmt.Sprintf("staff %d is not in Omnidesk", staffID), http.StatusForbidden)
+		return
+	}
+	conn, err := feed.Accept(w, r, h.cfg.Feed)
+	if err != nil {
+		h.log.Debug("websocket upgrade failed", "err", err)
+		return
+	}
+	s := &session{hub: h, staffID: staffID, conn: conn}
+	joined, err := h.dir.join(staffID, s, h.cfg.OmnideskURL, func(snap feed.Snapshot) error {
+		env, err := feed.NewEnvelope(feed.TypeSnapshot, "", snap)
+		if err != nil {
+			return err
+		}
+		return conn.Send(env)
+	})
+	if !joined || err != nil {
+		_ = conn.Close()
+		return
+	}
+	defer h.dir.unsubscribe(staffID, s)
+	h.log.Info("agent connected", "staff", staffID, "remote", r.RemoteAddr)
+	ctx, cancel := context.WithCancel(h.ctx)
+	defer cancel()
+	go s.handleRequests(ctx)
+	err = conn.Serve(ctx)
+	h.log.Info("agent disconnected", "staff", staffID, "reason", err)
+}
+
+func (s *session) handleRequests(ctx context.Context) {
+	for env := range s.conn.Requests() {
+		switch env.Type {
+		case feed.TypeSetChaport:
+			data, err := s.setChaport(ctx, env)
+			s.reply(env, data, err)
+		case feed.TypeReadOperator:
+			data, err := s.readOperator(ctx)
+			s.reply(env, data, err)
+		case feed.TypeSwitchStatus:
+			// A switch may wait for Omnidesk budget; it must not hold up
+			// lease renewals behind it, and one at a time is plenty.
+			if !s.switching.CompareAndSwap(false, true) {
+				s.reply(env, nil, &feed.RemoteError{Code: feed.CodeBadRequest, Message: "a status switch is already under way"})
+				continue
+			}
+			go func() {
+				defer s.switching.Store(false)
+				data, err := s.switchStatus(ctx, env)
+				s.reply(env, data, err)
+			}()
+		}
+	}
+}
+
+// reply answers a request with an ack or an error.
+func (s *session) reply(req feed.Envelope, data any, err error) {
+	if err == nil {
+		if data == nil {
+			data = struct{}{}
+		}
+		_ = s.conn.Reply(req, data)
+		return
+	}
+	var re *feed.RemoteError
+	if !errors.As(err, &re) {
+		re = &feed.RemoteError{Code: feed.CodeInternal, Message: "internal error"}
+		s.hub.log.Error("handling an agent request", "staff", s.staffID, "type", req.Type, "err", err)
+	}
+	_ = s.conn.ReplyError(req, re.Code, re.Message)
+}
+
+func refuse(code, format string, a ...any) error {
+	return &feed.RemoteError{Code: code, Message: fmt.Sprintf(format, a...)}
+}
+
+// vendorRefusal turns a vendor error into the code the agent acts on.
+func vendorRefusal(service string, err error) error {
+	var ve *vendorapi.Error
+	msg := ""
+	if errors.As(err, &ve) && ve.Message != "" {
+		msg = ": " + ve.Message
+	}
+	switch {
+	case errors.Is(err, vendorapi.ErrRateLimited):
+		return refuse(feed.CodeRateLimited, "%s is rate limiting; try again shortly", service)
+	case errors.Is(err, vendorapi.ErrBadRequest), errors.Is(err, vendorapi.ErrForbidden),
+		errors.Is(err, vendorapi.ErrNotFound):
+		return refuse(feed.CodeRefused, "%s refused it%s", service, msg)
+	default:
+		return refuse(feed.CodeUnavailable, "%s could not be reached", service)
+	}
+}
+
+func (s *session) setChaport(ctx context.Context, env feed.Envelope) (any, error) {
+	req, err := feed.DecodeData[feed.SetChaport](env)
+	if err != nil {
+		return nil, refuse(feed.CodeBadRequest, "bad set_chaport payload")
+	}
+	status := chaport.Status(req.Status)
+	if status != chaport.Online && status != chaport.Offline && status != chaport.Invisible {
+		return nil, refuse(feed.CodeBadRequest, "status must be online, offline or invisible")
+	}
+	ttl := time.Duration(req.TTLSeconds) * time.Second
+	if maxTTL := time.Duration(s.hub.cfg.File.MaxLease); ttl < time.Second || ttl > maxTTL {
+		return nil, refuse(feed.CodeBadRequest, "ttl_seconds must be between 1 and %d", int(maxTTL.Seconds()))
+	}
+	op, linked := s.hub.dir.operatorFor(s.staffID)
+	if req.OperatorID != "" && (!linked || req.OperatorID != op.ID) {
+		s.hub.log.Warn("agent asked to write another operator", "staff", s.staffID)
+		return nil, refuse(feed.CodeForbidden, "an agent may only write its own linked operator")
+	}
+	if !linked {
+		return nil, refuse(feed.CodeNotLinked, "no Chaport operator is linked to this staff member")
+	}
+	statusID, access, _ := s.hub.dir.current(s.staffID)
+	if status == chaport.Online && !access {
+		return nil, refuse(feed.CodeNoChatAccess, "the Omnidesk status (%s) has no chat access",
+			s.hub.dir.statusName(statusID))
+	}
+	res, err := s.hub.cfg.Chaport.SetOperatorStatus(ctx, op.ID, status, ttl)
+	if err != nil {
+		s.hub.log.Warn("Chaport status write failed", "staff", s.staffID, "operator", op.ID, "err", err)
+		return nil, vendorRefusal("Chaport", err)
+	}
+	s.hub.log.Info("Chaport status written", "staff", s.staffID, "operator", op.ID, "status", status, "ttl", ttl)
+	return feed.ChaportState{Status: string(status), LastStatus: string(res.LastStatus),
+		RealStatus: string(res.RealStatus), ExpiresAt: s.hub.clock.Now().Add(ttl)}, nil
+}
+
+func (s *session) readOperator(ctx context.Context) (any, error) {
+	op, linked := s.hub.dir.operatorFor(s.staffID)
+	if !linked {
+		return nil, refuse(feed.CodeNotLinked, "no Chaport operator is linked to this staff member")
+	}
+	res, err := s.hub.cfg.Chaport.GetOperator(ctx, op.ID)
+	if err != nil {
+		return nil, vendorRefusal("Chaport", err)
+	}
+	return feed.ChaportState{Status: string(res.RealStatus), LastStatus: string(res.LastStatus),
+		RealStatus: string(res.RealStatus)}, nil
+}
+
+func (s *session) switchStatus(ctx context.Context, env feed.Envelope) (any, error) {
+	req, err := feed.DecodeData[feed.SwitchStatus](env)
+	if err != nil || req.StatusID <= 0 {
+		return nil, refuse(feed.CodeBadRequest, "bad switch_status payload")
+	}
+	if !s.hub.dir.statusUsable(req.StatusID) {
+		return nil, refuse(feed.CodeBadRequest, "status %d is not an active Omnidesk status", req.StatusID)
+	}
+	err = s.hub.omnideskCall(ctx, 2, func(ctx context.Context) error {
+		return s.hub.cfg.Omnidesk.SetStaffStatus(ctx, s.staffID, req.StatusID)
+	})
+	if err != nil {
+		s.hub.log.Warn("Omnidesk status switch failed", "staff", s.staffID, "status", req.StatusID, "err", err)
+		return nil, vendorRefusal("Omnidesk", err)
+	}
+	s.hub.log.Info("Omnidesk status switch sent", "staff", s.staffID, "status", req.StatusID)
+	return nil, nil
+}
