@@ -8,7 +8,7 @@ PKGS    := ./...
 .PHONY: run build test vet fmt-check lint bench clean
 
 run: build
-	$(BIN)/omnitray sandbox
+	$(BIN)/omnitray demo
 
 build:
 	@mkdir -p $(BIN)

@@ -116,3 +116,23 @@ func (t *fakeTimer) Stop() bool {
 	}
 	return false
 }
+
+// AdvanceToNext moves the clock to the earliest pending timer and fires it,
+// reporting false when no timer is pending. Tests that drive a component
+// through its waits use it to skip exactly to the next thing that happens.
+func (f *Fake) AdvanceToNext() bool {
+	f.mu.Lock()
+	if len(f.timers) == 0 {
+		f.mu.Unlock()
+		return false
+	}
+	next := f.timers[0].at
+	for _, t := range f.timers[1:] {
+		if t.at.Before(next) {
+			next = t.at
+		}
+	}
+	f.mu.Unlock()
+	f.Set(next)
+	return true
+}

@@ -88,6 +88,7 @@ type FlagSet struct {
 	*flag.FlagSet
 	usage string
 	env   map[string]string // flag name → environment variable
+	given map[string]bool   // set by a flag or an environment variable
 }
 
 // NewFlagSet starts the flags of "prog name"; usage is the synopsis and
@@ -118,6 +119,7 @@ func (f *FlagSet) Parse(args []string) error {
 	}
 	set := map[string]bool{}
 	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	f.given = set
 	names := make([]string, 0, len(f.env))
 	for n := range f.env {
 		names = append(names, n)
@@ -132,9 +134,36 @@ func (f *FlagSet) Parse(args []string) error {
 		if err := f.Set(name, v); err != nil {
 			return Usagef("environment variable %s: %v", env, err)
 		}
+		set[name] = true
 	}
 	return nil
 }
+
+// ApplyFile sets flags from a config file's values, except those already
+// given by a flag or an environment variable: the file ranks below both.
+// source names the file in errors.
+func (f *FlagSet) ApplyFile(source string, values map[string]string) error {
+	names := make([]string, 0, len(values))
+	for n := range values {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if f.Lookup(name) == nil {
+			return Usagef("%s: unknown setting %q", source, name)
+		}
+		if f.given[name] {
+			continue
+		}
+		if err := f.Set(name, values[name]); err != nil {
+			return Usagef("%s: %s: %v", source, name, err)
+		}
+	}
+	return nil
+}
+
+// Given reports whether a flag was set by a flag or environment variable.
+func (f *FlagSet) Given(name string) bool { return f.given[name] }
 
 // PrintHelp writes the synopsis and the flags with their variables.
 func (f *FlagSet) PrintHelp(w io.Writer) {

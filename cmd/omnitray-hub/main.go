@@ -1,0 +1,211 @@
+// Command omnitray-hub is the per-company Omnitray server: it polls Omnidesk
+// for everyone, serves agents their status over a websocket, and writes their
+// Chaport operators' statuses on their behalf. This main only wires flags,
+// environment and logging to sync/hub.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/omnitray/omnitray/cmd/internal/cli"
+	"github.com/omnitray/omnitray/sync/chaport"
+	"github.com/omnitray/omnitray/sync/feed"
+	"github.com/omnitray/omnitray/sync/hub"
+	"github.com/omnitray/omnitray/sync/omnidesk"
+)
+
+func main() {
+	cli.Main("omnitray-hub", "the per-company Omnitray server", []*cli.Command{
+		{Name: "serve", Short: "poll Omnidesk and serve agents", Run: serve},
+		{Name: "token", Short: "print a signed agent token for one staff member", Run: token},
+	})
+}
+
+// secret reads the signing secret, which is only ever taken from the
+// environment so that it never shows in a process list.
+func secret() ([]byte, error) {
+	s := os.Getenv("OMNITRAY_HUB_SECRET")
+	if s == "" {
+		return nil, cli.Usagef("OMNITRAY_HUB_SECRET is not set (32 random bytes, e.g. from 'openssl rand -hex 32')")
+	}
+	if err := hub.CheckSecret([]byte(s)); err != nil {
+		return nil, cli.Usagef("OMNITRAY_HUB_SECRET: %v", err)
+	}
+	return []byte(s), nil
+}
+
+func token(ctx context.Context, args []string) error {
+	fs := cli.NewFlagSet("omnitray-hub", "token", "omnitray-hub token --staff ID [--ttl 720h]\n\n"+
+		"Prints a signed agent token naming one Omnidesk staff member. Needs OMNITRAY_HUB_SECRET.")
+	staff := fs.Int64("staff", 0, "Omnidesk staff id the token is for (required)")
+	ttl := fs.Duration("ttl", 720*time.Hour, "how long the token is valid")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := fs.NoArgs(); err != nil {
+		return err
+	}
+	if *staff <= 0 {
+		return cli.Usagef("--staff must be a positive Omnidesk staff id")
+	}
+	if *ttl < time.Minute {
+		return cli.Usagef("--ttl must be at least 1m")
+	}
+	key, err := secret()
+	if err != nil {
+		return err
+	}
+	tok, err := hub.Sign(key, *staff, time.Now(), *ttl)
+	if err != nil {
+		return fmt.Errorf("signing the token: %w", err)
+	}
+	fmt.Println(tok)
+	return nil
+}
+
+// checkVendorURL refuses plain http to anything but loopback: the vendor
+// credentials would cross the network readable.
+func checkVendorURL(flagName, raw string, insecure bool) error {
+	if raw == "" {
+		return cli.Usagef("--%s is required", flagName)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return cli.Usagef("--%s must be an http(s) URL", flagName)
+	}
+	if u.Scheme == "http" && !insecure && !feed.IsLoopback(u.Hostname()) {
+		return cli.Usagef("--%s: plain http to %s would expose the credentials; use https or --insecure", flagName, u.Hostname())
+	}
+	return nil
+}
+
+func serve(ctx context.Context, args []string) error {
+	fs := cli.NewFlagSet("omnitray-hub", "serve", "omnitray-hub serve [flags]\n\n"+
+		"Secrets come only from the environment: OMNIDESK_API_KEY, CHAPORT_TOKEN, OMNITRAY_HUB_SECRET.")
+	listen := fs.String("listen", "127.0.0.1:8740", "address to serve agents on")
+	omnideskURL := fs.String("omnidesk-url", "", "Omnidesk account URL, e.g. https://acme.omnidesk.ru")
+	email := fs.String("omnidesk-email", "", "Omnidesk API user's e-mail")
+	chaportURL := fs.String("chaport-url", "", "Chaport URL, e.g. https://app.chaport.com")
+	config := fs.String("config", "", "hub config file (JSON: links, chat_access, timings)")
+	insecure := fs.Bool("insecure", false, "allow plain http beyond loopback")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate file, to serve https/wss")
+	tlsKey := fs.String("tls-key", "", "TLS key file")
+	verbose := fs.Bool("verbose", false, "log debug detail")
+	for name, env := range map[string]string{"listen": "OMNITRAY_HUB_LISTEN", "omnidesk-url": "OMNIDESK_URL",
+		"omnidesk-email": "OMNIDESK_EMAIL", "chaport-url": "CHAPORT_URL", "config": "OMNITRAY_HUB_CONFIG"} {
+		fs.Env(name, env)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := fs.NoArgs(); err != nil {
+		return err
+	}
+	if err := checkVendorURL("omnidesk-url", *omnideskURL, *insecure); err != nil {
+		return err
+	}
+	if err := checkVendorURL("chaport-url", *chaportURL, *insecure); err != nil {
+		return err
+	}
+	if *email == "" {
+		return cli.Usagef("--omnidesk-email (or OMNIDESK_EMAIL) is required")
+	}
+	apiKey, chaportToken := os.Getenv("OMNIDESK_API_KEY"), os.Getenv("CHAPORT_TOKEN")
+	if apiKey == "" || chaportToken == "" {
+		return cli.Usagef("OMNIDESK_API_KEY and CHAPORT_TOKEN must be set in the environment")
+	}
+	key, err := secret()
+	if err != nil {
+		return err
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return cli.Usagef("--tls-cert and --tls-key go together")
+	}
+	host, _, err := net.SplitHostPort(*listen)
+	if err != nil {
+		return cli.Usagef("--listen %q: %v", *listen, err)
+	}
+	if *tlsCert == "" && !*insecure && !feed.IsLoopback(host) {
+		return cli.Usagef("--listen %s without TLS would expose agent tokens; give --tls-cert/--tls-key, put it behind a TLS proxy on loopback, or pass --insecure", *listen)
+	}
+	fc, err := hub.LoadFile(*config)
+	if err != nil {
+		return cli.Usagef("%v", err)
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(cli.NewLineHandler(os.Stderr, level))
+	return runHub(ctx, hubSetup{listen: *listen, omnideskURL: *omnideskURL, email: *email, apiKey: apiKey,
+		chaportURL: *chaportURL, chaportToken: chaportToken, secret: key, file: fc,
+		tlsCert: *tlsCert, tlsKey: *tlsKey, log: log})
+}
+
+type hubSetup struct {
+	listen, omnideskURL, email, apiKey, chaportURL, chaportToken string
+	secret                                                       []byte
+	file                                                         hub.FileConfig
+	tlsCert, tlsKey                                              string
+	log                                                          *slog.Logger
+}
+
+func runHub(ctx context.Context, s hubSetup) error {
+	od, err := omnidesk.New(omnidesk.Config{BaseURL: s.omnideskURL, Email: s.email, APIKey: s.apiKey,
+		StatusWrite: omnidesk.StatusWrite(s.file.Omnidesk.StatusWrite)})
+	if err != nil {
+		return cli.Usagef("Omnidesk client: %v", err)
+	}
+	cp, err := chaport.New(chaport.Config{BaseURL: s.chaportURL, Token: s.chaportToken,
+		StatusField: s.file.Chaport.StatusField, TTLField: s.file.Chaport.TTLField,
+		UntilField: s.file.Chaport.UntilField, EventTimeField: s.file.Chaport.EventTimeField})
+	if err != nil {
+		return cli.Usagef("Chaport client: %v", err)
+	}
+	h, err := hub.New(hub.Config{Omnidesk: od, Chaport: cp, Secret: s.secret, File: s.file,
+		OmnideskURL: s.omnideskURL, Logger: s.log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", s.listen)
+	if err != nil {
+		return fmt.Errorf("listening: %w", err)
+	}
+	srv := &http.Server{Handler: h.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
+	scheme := "http"
+	if s.tlsCert != "" {
+		scheme = "https"
+	}
+	s.log.Info("hub listening", "url", scheme+"://"+ln.Addr().String(), "budget_share",
+		strconv.FormatFloat(s.file.BudgetShare, 'f', -1, 64))
+	errc := make(chan error, 2)
+	go func() { errc <- h.Run(ctx) }()
+	go func() {
+		if s.tlsCert != "" {
+			errc <- srv.ServeTLS(ln, s.tlsCert, s.tlsKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serving: %w", err)
+		}
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shut)
+	return nil
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/omnitray/omnitray/agent"
+	"github.com/omnitray/omnitray/cmd/internal/cli"
+)
+
+// agentFlags are the settings `omnitray run` shares with its config file.
+type agentFlags struct {
+	fs       *cli.FlagSet
+	hub      *string
+	grace    *time.Duration
+	lease    *time.Duration
+	insecure *bool
+	config   *string
+	verbose  *bool
+}
+
+func newAgentFlags(name, usage string) *agentFlags {
+	fs := cli.NewFlagSet("omnitray", name, usage)
+	f := &agentFlags{fs: fs,
+		hub:      fs.String("hub", "", "the hub's base URL, e.g. https://hub.acme.example"),
+		grace:    fs.Duration("grace", agent.DefaultGrace, "wait this long after chat access ends before going offline"),
+		lease:    fs.Duration("lease", agent.DefaultLease, "lifetime of each Chaport status write; renewed at half-life"),
+		insecure: fs.Bool("insecure", false, "allow plain http to a hub that is not on this computer"),
+		config:   fs.String("config", "", "config file (JSON object of these settings; default in the user config dir)"),
+		verbose:  fs.Bool("verbose", false, "log debug detail (lease renewals)"),
+	}
+	fs.Env("hub", "OMNITRAY_HUB_URL")
+	fs.Env("grace", "OMNITRAY_GRACE")
+	fs.Env("lease", "OMNITRAY_LEASE")
+	fs.Env("config", "OMNITRAY_CONFIG")
+	return f
+}
+
+// parse applies flags, then environment, then the config file.
+func (f *agentFlags) parse(args []string) error {
+	if err := f.fs.Parse(args); err != nil {
+		return err
+	}
+	if err := f.fs.NoArgs(); err != nil {
+		return err
+	}
+	path, explicit := *f.config, *f.config != ""
+	if !explicit {
+		if dir, err := os.UserConfigDir(); err == nil {
+			path = filepath.Join(dir, "omnitray", "config.json")
+		}
+	}
+	if path != "" {
+		values, err := readConfigFile(path)
+		switch {
+		case errors.Is(err, os.ErrNotExist) && !explicit:
+		case err != nil:
+			return cli.Usagef("config %s: %v", path, err)
+		default:
+			if err := f.fs.ApplyFile("config "+path, values); err != nil {
+				return err
+			}
+		}
+	}
+	if *f.grace < time.Second || *f.lease < time.Second {
+		return cli.Usagef("--grace and --lease must be at least 1s")
+	}
+	return nil
+}
+
+// readConfigFile reads a flat JSON object; values may be strings, numbers or
+// booleans and are parsed like the flags of the same names.
+func readConfigFile(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("parsing: %w", err)
+	}
+	out := make(map[string]string, len(raw))
+	for k, v := range raw {
+		switch v := v.(type) {
+		case string:
+			out[k] = v
+		case bool:
+			out[k] = strconv.FormatBool(v)
+		case float64:
+			out[k] = strconv.FormatFloat(v, 'f', -1, 64)
+		default:
+			return nil, fmt.Errorf("%s: want a string, number or boolean", k)
+		}
+	}
+	if _, ok := out["token"]; ok {
+		return nil, fmt.Errorf("the hub token does not belong in a file; use 'omnitray login' or OMNITRAY_TOKEN")
+	}
+	return out, nil
+}
+
+func (f *agentFlags) logger() *slog.Logger {
+	level := slog.LevelInfo
+	if *f.verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(cli.NewLineHandler(os.Stderr, level))
+}
+
+func runAgent(ctx context.Context, args []string) error {
+	f := newAgentFlags("run", "omnitray run --headless [flags]\n\n"+
+		"Runs the agent. The hub token comes from OMNITRAY_TOKEN (headless) or the OS keyring.")
+	headless := f.fs.Bool("headless", false, "run without a tray icon (no desktop needed)")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if *f.hub == "" {
+		return cli.Usagef("--hub (or OMNITRAY_HUB_URL) is required")
+	}
+	if !*headless {
+		return cli.Usagef("the tray is not available in this build yet; run with --headless")
+	}
+	token := os.Getenv("OMNITRAY_TOKEN")
+	if token == "" {
+		return cli.Usagef("no hub token: set OMNITRAY_TOKEN to the token from 'omnitray-hub token'")
+	}
+	log := f.logger()
+	a, err := agent.New(agent.Config{HubURL: *f.hub, Token: token, Insecure: *f.insecure,
+		Grace: *f.grace, Lease: *f.lease, Logger: log})
+	if err != nil {
+		return cli.Usagef("%v", err)
+	}
+	path, err := agent.ControlPath()
+	if err != nil {
+		return err
+	}
+	if err := a.ServeControl(ctx, path); err != nil {
+		return err
+	}
+	log.Info("agent started", "hub", *f.hub, "grace", *f.grace, "lease", *f.lease)
+	return a.Run(ctx)
+}
+
+func runStatus(ctx context.Context, args []string) error {
+	fs := cli.NewFlagSet("omnitray", "status", "omnitray status [--json]\n\n"+
+		"Shows what the running agent sees and why.")
+	asJSON := fs.Bool("json", false, "print the state as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := fs.NoArgs(); err != nil {
+		return err
+	}
+	path, err := agent.ControlPath()
+	if err != nil {
+		return err
+	}
+	st, err := agent.ReadState(ctx, path)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	fmt.Print(st.Format(time.Now()))
+	return nil
+}
