@@ -1,0 +1,95 @@
+package agent
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/omnitray/omnitray/sync/feed"
+	"github.com/omnitray/omnitray/sync/rules"
+)
+
+func TestLeaseKeeper(t *testing.T) {
+	h := startAgent(t, 1)
+	w := h.expectWrite("online")
+	if w.TTLSeconds != 120 {
+		t.Fatalf("ttl %d, want the default lease of 120 s", w.TTLSeconds)
+	}
+	h.waitState("lease", func(s State) bool { return s.Chaport == "online" && !s.LeaseExpires.IsZero() })
+
+	// Renewal at half the lease, not before.
+	h.clock.Advance(59 * time.Second)
+	h.expectNoWrite()
+	h.clock.Advance(time.Second)
+	h.expectWrite("online")
+	h.waitState("renewed lease", func(s State) bool { return s.LeaseExpires.Equal(h.clock.Now().Add(2 * time.Minute)) })
+
+	// A custom status with chat access changes nothing.
+	h.push(130001)
+	h.waitStatus(130001)
+	h.expectNoWrite()
+
+	// No chat access: offline only once the grace delay has passed.
+	h.push(120273)
+	s := h.waitStatus(120273)
+	if want := h.clock.Now().Add(3 * time.Minute); !s.OfflineAt.Equal(want) {
+		t.Fatalf("offline at %v, want %v", s.OfflineAt, want)
+	}
+	h.clock.Advance(3*time.Minute - time.Second)
+	h.expectNoWrite()
+	h.clock.Advance(time.Second)
+	h.expectWrite("offline")
+	h.waitState("offline written", func(s State) bool { return s.Chaport == "offline" && s.OfflineAt.IsZero() })
+
+	// Access back: online at once.
+	h.push(1)
+	h.expectWrite("online")
+	h.waitState("online again", func(s State) bool { return s.Chaport == "online" })
+
+	// Access lost and back within the grace: no offline at all.
+	h.push(3)
+	h.waitStatus(3)
+	h.clock.Advance(30 * time.Second)
+	h.push(1)
+	h.waitStatus(1)
+	h.expectNoWrite()
+	h.clock.Advance(2 * time.Minute)
+	h.expectWrite("online") // a renewal, not an offline
+}
+
+func TestHubLossLetsTheLeaseLapse(t *testing.T) {
+	h := startAgent(t, 1)
+	h.expectWrite("online")
+	h.drop()
+	s := h.waitState("disconnected", func(s State) bool { return s.Connection == Disconnected })
+	if s.StatusID != 0 || s.Action != rules.Hold.String() {
+		t.Fatalf("while disconnected the agent pretends: %+v", s)
+	}
+	h.expectNoWrite()
+	// Back after the lease's half-life (the feed client's reconnect timer
+	// runs on the same fake clock): the fresh snapshot renews at once. A
+	// shorter outage would need no write, as the lease still holds.
+	h.clock.Advance(61 * time.Second)
+	h.waitStatus(1)
+	h.expectWrite("online")
+}
+
+func TestFailedWritesBackOff(t *testing.T) {
+	h := startAgent(t, 3)
+	var failing atomic.Bool
+	failing.Store(true)
+	h.refuse = func(sc feed.SetChaport) *feed.RemoteError {
+		if failing.Load() {
+			return &feed.RemoteError{Code: feed.CodeUnavailable, Message: "Chaport could not be reached"}
+		}
+		return nil
+	}
+	h.waitStatus(3)
+	h.clock.Advance(3 * time.Minute)
+	h.waitState("error shown", func(s State) bool { return s.LastError != "" })
+	h.expectNoWrite()
+	failing.Store(false)
+	h.clock.Advance(time.Second) // first retry after 1 s
+	h.expectWrite("offline")
+	h.waitState("error cleared", func(s State) bool { return s.LastError == "" && s.Chaport == "offline" })
+}
