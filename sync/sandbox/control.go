@@ -191,29 +191,26 @@ func (s *Sandbox) ctlFaults(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) ctlChaportSettings(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	cur := s.chaportS
-	s.mu.Unlock()
-	if err := decodeStrict(r, &cur); err != nil {
-		ctlError(w, http.StatusBadRequest, err)
-		return
-	}
-	s.mu.Lock()
-	s.chaportS = cur.withDefaults()
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, cur.withDefaults())
+	updateSettings(s, w, r, &s.chaportS)
 }
 
 func (s *Sandbox) ctlOmnideskSettings(w http.ResponseWriter, r *http.Request) {
+	updateSettings(s, w, r, &s.omnideskS)
+}
+
+// updateSettings merges a JSON body into one group of knobs: fields the body
+// leaves out keep their values.
+func updateSettings[T interface{ withDefaults() T }](s *Sandbox, w http.ResponseWriter, r *http.Request, knobs *T) {
 	s.mu.Lock()
-	cur := s.omnideskS
+	cur := *knobs
 	s.mu.Unlock()
 	if err := decodeStrict(r, &cur); err != nil {
 		ctlError(w, http.StatusBadRequest, err)
 		return
 	}
+	cur = cur.withDefaults()
 	s.mu.Lock()
-	s.omnideskS = cur.withDefaults()
+	*knobs = cur
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, cur.withDefaults())
+	writeJSON(w, http.StatusOK, cur)
 }

@@ -61,6 +61,13 @@ type proc struct {
 // ends. Its output is kept for assertions and shown if the test failed.
 func startProc(t *testing.T, env []string, bin string, args ...string) *proc {
 	t.Helper()
+	return start(t, true, env, bin, args...)
+}
+
+// start is startProc; logOnFailure is off for short commands whose output the
+// caller checks and reports itself.
+func start(t *testing.T, logOnFailure bool, env []string, bin string, args ...string) *proc {
+	t.Helper()
 	p := &proc{name: shortName(bin, args), stdout: &syncBuffer{}, stderr: &syncBuffer{},
 		done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
@@ -75,7 +82,7 @@ func startProc(t *testing.T, env []string, bin string, args ...string) *proc {
 	}()
 	t.Cleanup(func() {
 		p.kill()
-		if t.Failed() {
+		if logOnFailure && t.Failed() {
 			t.Logf("--- %s (pid %d) stderr:\n%s--- stdout:\n%s", p.name, p.cmd.Process.Pid,
 				p.stderr.String(), p.stdout.String())
 		}
@@ -133,7 +140,7 @@ type result struct {
 // runProc runs a command to completion within the guard timeout.
 func runProc(t *testing.T, env []string, bin string, args ...string) result {
 	t.Helper()
-	p := startProc(t, env, bin, args...)
+	p := start(t, false, env, bin, args...)
 	select {
 	case <-p.done:
 	case <-time.After(guard):
