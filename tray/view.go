@@ -1,0 +1,102 @@
+package tray
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/omnitray/omnitray/agent"
+	"github.com/omnitray/omnitray/assets"
+	"github.com/omnitray/omnitray/sync/rules"
+)
+
+// maxStatuses is how many status items the menu holds. The menu is built
+// once with this many hidden slots and filled as the catalogue arrives,
+// because rebuilding a dbusmenu while a host shows it loses clicks and
+// submenus (desktop-notes §1–2).
+const maxStatuses = 16
+
+// View is everything the tray shows, computed from the agent's state by
+// render, a pure function; apply then changes only what differs.
+type View struct {
+	Icon     string
+	Tooltip  string
+	Header   string // the "why" line, first in the menu
+	Chaport  string // Chaport status and lease
+	Statuses []StatusItem
+	// StayOnline shows "Stay online 5 min" while an offline is pending.
+	StayOnline  bool
+	Paused      bool
+	SignedIn    bool
+	OmnideskURL string
+	// Ticking means the view holds a countdown and must be rendered again
+	// every second; otherwise the tray sleeps until the state changes.
+	Ticking bool
+}
+
+// StatusItem is one Omnidesk status in the menu.
+type StatusItem struct {
+	ID      int64
+	Label   string
+	Checked bool
+}
+
+func render(s agent.State, signedIn bool, now time.Time) View {
+	v := View{SignedIn: signedIn, Paused: s.Paused, OmnideskURL: s.OmnideskURL}
+	if !signedIn {
+		v.Icon, v.Header = assets.IconSignedOut, "Signed out — choose “Sign in…”"
+		v.Tooltip = "Omnitray: signed out"
+		return v
+	}
+	for _, st := range s.Statuses {
+		if !st.Active || len(v.Statuses) == maxStatuses {
+			continue
+		}
+		label := st.Name
+		if st.ChatAccess {
+			label += "  · chats"
+		}
+		v.Statuses = append(v.Statuses, StatusItem{ID: st.ID, Label: label, Checked: st.ID == s.StatusID})
+	}
+	why := s.Reason
+	pending := !s.OfflineAt.IsZero() && s.OfflineAt.After(now)
+	switch {
+	case s.Connection != agent.Connected:
+		v.Icon = assets.IconUnknown
+		why = "Hub unreachable — status unknown; the Chaport lease lapses on its own"
+	case s.LastError != "":
+		v.Icon = assets.IconError
+	case s.Paused:
+		v.Icon = assets.IconOffline
+	case pending:
+		v.Icon, v.StayOnline, v.Ticking = assets.IconGoingOffline, true, true
+		why = fmt.Sprintf("Omnidesk: %s — no chat access → Chaport offline in %s",
+			s.StatusName, rules.Countdown(s.OfflineAt, now))
+	case s.Action == rules.KeepOnline.String():
+		v.Icon = assets.IconOnline
+	default:
+		v.Icon = assets.IconOffline
+	}
+	v.Header = why
+	v.Tooltip = "Omnitray — " + why
+	if s.LastError != "" {
+		v.Tooltip += "\nError: " + s.LastError
+	}
+	v.Chaport = chaportLine(s, now)
+	return v
+}
+
+// chaportLine says what Chaport has and how long the lease lasts.
+func chaportLine(s agent.State, now time.Time) string {
+	switch {
+	case s.Chaport == "":
+		return "Chaport: nothing written yet"
+	case s.LeaseExpires.After(now):
+		// An absolute time, not a countdown: a countdown would need a timer
+		// ticking all day in an idle tray.
+		return fmt.Sprintf("Chaport: %s · lease until %s", s.Chaport, s.LeaseExpires.Local().Format("15:04:05"))
+	case s.Chaport == string(rules.Offline):
+		return "Chaport: offline"
+	default:
+		return "Chaport: " + s.Chaport + " · lease lapsed"
+	}
+}
