@@ -113,6 +113,25 @@ func (a *Agent) SetPresence(ctx context.Context, p rules.Presence) error {
 	return a.do(ctx, func(l *loop) { l.presence = p })
 }
 
+// SetPresenceAndWait reports presence and returns once the Chaport write it
+// causes (if any) has finished, so that a sleep inhibitor is held until
+// Chaport really says offline. ctx bounds the wait.
+func (a *Agent) SetPresenceAndWait(ctx context.Context, p rules.Presence) error {
+	done := make(chan struct{})
+	if err := a.do(ctx, func(l *loop) {
+		l.presence = p
+		l.settled = append(l.settled, done)
+	}); err != nil {
+		return err
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // SwitchStatus asks the hub to switch the employee's Omnidesk status. The new
 // status arrives through the feed like any other change.
 func (a *Agent) SwitchStatus(ctx context.Context, statusID int64) error {

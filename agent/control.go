@@ -35,8 +35,9 @@ func ControlPath() (string, error) {
 
 // ServeControl answers on the control socket until ctx ends. A socket left
 // behind by a killed agent is replaced; a live one means this agent is a
-// second instance.
-func (a *Agent) ServeControl(ctx context.Context, path string) error {
+// second instance. onShow, if set, runs when a second instance asks this one
+// to show itself.
+func (a *Agent) ServeControl(ctx context.Context, path string, onShow func()) error {
 	if _, err := ReadState(ctx, path); err == nil {
 		return ErrAlreadyRunning
 	}
@@ -51,6 +52,12 @@ func (a *Agent) ServeControl(ctx context.Context, path string) error {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(a.State())
 	})
+	mux.HandleFunc("POST /show", func(w http.ResponseWriter, r *http.Request) {
+		if onShow != nil {
+			onShow()
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -61,13 +68,31 @@ func (a *Agent) ServeControl(ctx context.Context, path string) error {
 	return nil
 }
 
-// ReadState asks the agent on the control socket for its state.
-func ReadState(ctx context.Context, path string) (State, error) {
-	hc := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{
+func controlClient(path string) *http.Client {
+	return &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", path)
 		}}}
+}
+
+// AskToShow tells the running agent that the user started it again.
+func AskToShow(ctx context.Context, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://agent/show", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := controlClient(path).Do(req)
+	if err != nil {
+		return fmt.Errorf("no agent is running (nothing answers on %s)", path)
+	}
+	resp.Body.Close()
+	return nil
+}
+
+// ReadState asks the agent on the control socket for its state.
+func ReadState(ctx context.Context, path string) (State, error) {
+	hc := controlClient(path)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent/state", nil)
 	if err != nil {
 		return State{}, err

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -92,4 +93,40 @@ func TestFailedWritesBackOff(t *testing.T) {
 	h.clock.Advance(time.Second) // first retry after 1 s
 	h.expectWrite("offline")
 	h.waitState("error cleared", func(s State) bool { return s.LastError == "" && s.Chaport == "offline" })
+}
+
+func TestLockAndSleepGoOfflineAtOnce(t *testing.T) {
+	h := startAgent(t, 1)
+	h.expectWrite("online")
+	ctx := context.Background()
+	if err := h.a.SetPresence(ctx, rules.Presence{Locked: true}); err != nil {
+		t.Fatal(err)
+	}
+	h.expectWrite("offline") // no grace for a locked screen
+	if err := h.a.SetPresence(ctx, rules.Presence{}); err != nil {
+		t.Fatal(err)
+	}
+	h.expectWrite("online") // unlocked, and the status still has chat access
+
+	// Before sleep the caller waits until the offline has really landed.
+	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := h.a.SetPresenceAndWait(wait, rules.Presence{Asleep: true}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case w := <-h.writes:
+		if w.Status != "offline" {
+			t.Fatalf("wrote %q before sleep", w.Status)
+		}
+	default:
+		t.Fatal("SetPresenceAndWait returned before the offline write landed")
+	}
+	// Waking up with a status that lost chat access meanwhile: stay offline.
+	h.push(3)
+	h.waitStatus(3)
+	if err := h.a.SetPresence(ctx, rules.Presence{}); err != nil {
+		t.Fatal(err)
+	}
+	h.expectNoWrite()
 }

@@ -39,6 +39,8 @@ type loop struct {
 
 	lastReason string // the last logged transition, to log each once
 	lastState  State
+	// settled are closed once no write is running or due (SetPresenceAndWait).
+	settled []chan struct{}
 }
 
 func newLoop(a *Agent) *loop {
@@ -146,6 +148,12 @@ func (l *loop) reconcile(ctx context.Context) {
 	l.arm(st.Wake, now)
 	l.logTransition(d, now)
 	l.publishDecision(d, now)
+	if !l.writing {
+		for _, ch := range l.settled {
+			close(ch)
+		}
+		l.settled = nil
+	}
 }
 
 // arm keeps one timer for the next wake-up; no timer at all while nothing

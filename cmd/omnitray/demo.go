@@ -69,7 +69,7 @@ func runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	if path, err := agent.ControlPath(); err == nil {
-		if err := a.ServeControl(ctx, path); err != nil {
+		if err := a.ServeControl(ctx, path, nil); err != nil {
 			log.Warn("'omnitray status' will not see the demo agent", "err", err)
 		}
 	}

@@ -140,7 +140,7 @@ func runAgent(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := a.ServeControl(ctx, path); err != nil {
+	if err := a.ServeControl(ctx, path, nil); err != nil {
 		return err
 	}
 	log.Info("agent started", "hub", *f.hub, "grace", *f.grace, "lease", *f.lease)
