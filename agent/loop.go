@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/omnitray/omnitray/sync/clock"
@@ -16,6 +17,7 @@ type loop struct {
 
 	connection string
 	connErr    string
+	refused    bool // the hub refused the token; Run is ending
 	snap       feed.Snapshot // staff, operator, statuses, URL
 	known      bool          // a snapshot arrived on the live connection
 	statusID   int64
@@ -58,6 +60,9 @@ func (l *loop) onFeed(ev feed.Event) {
 	now := l.a.clock.Now()
 	switch ev.Kind {
 	case feed.Connected:
+		if !l.known {
+			l.a.log.Info(fmt.Sprintf("connected to the hub as %s (staff %d)", ev.Snapshot.Staff.Name, ev.Snapshot.Staff.ID))
+		}
 		l.connection, l.connErr, l.known = Connected, "", true
 		l.snap = ev.Snapshot
 		l.setCatalogue(ev.Snapshot.Statuses)
@@ -66,6 +71,11 @@ func (l *loop) onFeed(ev feed.Event) {
 			l.a.log.Warn("the hub links no Chaport operator to this employee; nothing will be written")
 		}
 	case feed.Disconnected:
+		if errors.Is(ev.Err, feed.ErrUnauthorized) {
+			// Run is about to return this as the agent's one fatal error;
+			// logging "status unknown" before it would only confuse.
+			l.refused = true
+		}
 		if l.known {
 			l.a.log.Warn("lost the hub; status unknown, the Chaport lease will lapse on its own", "err", ev.Err)
 		}
@@ -175,6 +185,9 @@ func (l *loop) arm(at, now time.Time) {
 // logTransition writes one line whenever the mapping's outcome changes (not
 // on every countdown tick).
 func (l *loop) logTransition(d rules.Decision, now time.Time) {
+	if l.connection == Connecting || l.refused {
+		return // nothing has happened yet worth a line
+	}
 	key := d.Action.String() + "|" + d.At.String() + "|" + l.catalogue.Name(l.statusID)
 	if key == l.lastReason {
 		return

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/omnitray/omnitray/agent"
+	"github.com/omnitray/omnitray/agent/secrets"
 	"github.com/omnitray/omnitray/cmd/internal/cli"
 )
 
@@ -114,37 +115,60 @@ func (f *agentFlags) logger() *slog.Logger {
 }
 
 func runAgent(ctx context.Context, args []string) error {
-	f := newAgentFlags("run", "omnitray run --headless [flags]\n\n"+
-		"Runs the agent. The hub token comes from OMNITRAY_TOKEN (headless) or the OS keyring.")
+	f := newAgentFlags("run", "omnitray run [--headless] [flags]\n\n"+
+		"Runs the agent with a tray icon, or with --headless without one. The hub token\n"+
+		"comes from OMNITRAY_TOKEN, else from the OS keyring ('omnitray login').")
 	headless := f.fs.Bool("headless", false, "run without a tray icon (no desktop needed)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	if *f.hub == "" {
-		return cli.Usagef("--hub (or OMNITRAY_HUB_URL) is required")
-	}
-	if !*headless {
-		return cli.Usagef("the tray is not available in this build yet; run with --headless")
-	}
-	token := os.Getenv("OMNITRAY_TOKEN")
-	if token == "" {
-		return cli.Usagef("no hub token: set OMNITRAY_TOKEN to the token from 'omnitray-hub token'")
-	}
 	log := f.logger()
-	a, err := agent.New(agent.Config{HubURL: *f.hub, Token: token, Insecure: *f.insecure,
-		Grace: *f.grace, Lease: *f.lease, Logger: log})
-	if err != nil {
-		return cli.Usagef("%v", err)
-	}
 	path, err := agent.ControlPath()
 	if err != nil {
 		return err
 	}
-	if err := a.ServeControl(ctx, path, nil); err != nil {
-		return err
+	// One agent per user: a second start asks the first to show itself.
+	if _, err := agent.ReadState(ctx, path); err == nil {
+		if *headless {
+			return agent.ErrAlreadyRunning
+		}
+		_ = agent.AskToShow(ctx, path)
+		fmt.Fprintln(os.Stderr, "Omnitray is already running; its icon is in the tray.")
+		return nil
 	}
-	log.Info("agent started", "hub", *f.hub, "grace", *f.grace, "lease", *f.lease)
-	return a.Run(ctx)
+	// Secrets are read before the tray starts: a keyring prompt must not
+	// race the tray for the session bus, and a dead keyring must fail fast.
+	token := os.Getenv("OMNITRAY_TOKEN")
+	if token == "" && !*headless {
+		token, err = secrets.Keyring(secrets.DefaultTimeout).Get(ctx)
+		if err != nil && !errors.Is(err, secrets.ErrNotFound) {
+			return err
+		}
+	}
+	if *headless {
+		if *f.hub == "" {
+			return cli.Usagef("--hub (or OMNITRAY_HUB_URL) is required")
+		}
+		if token == "" {
+			return cli.Usagef("no hub token: set OMNITRAY_TOKEN to the token from 'omnitray-hub token'")
+		}
+	}
+	var a *agent.Agent
+	if token != "" && *f.hub != "" {
+		a, err = agent.New(agent.Config{HubURL: *f.hub, Token: token, Insecure: *f.insecure,
+			Grace: *f.grace, Lease: *f.lease, Logger: log})
+		if err != nil {
+			return cli.Usagef("%v", err)
+		}
+	}
+	if *headless {
+		if err := a.ServeControl(ctx, path, nil); err != nil {
+			return err
+		}
+		log.Debug("agent started", "hub", *f.hub, "grace", *f.grace, "lease", *f.lease)
+		return a.Run(ctx)
+	}
+	return runTray(ctx, trayRun{agent: a, hub: *f.hub, signedIn: token != "", control: path, log: log})
 }
 
 func runStatus(ctx context.Context, args []string) error {

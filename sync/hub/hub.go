@@ -88,7 +88,8 @@ func (h *Hub) Run(ctx context.Context) error {
 // omnideskCall runs one paced Omnidesk call and feeds the pacer what the
 // response said about the budget.
 func (h *Hub) omnideskCall(ctx context.Context, cost int, call func(context.Context) error) error {
-	if err := h.pace.wait(ctx, cost); err != nil {
+	// Writes are status switches a person is waiting for.
+	if err := h.pace.wait(ctx, cost, cost > 1); err != nil {
 		return err
 	}
 	err := call(ctx)

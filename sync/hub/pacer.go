@@ -29,6 +29,10 @@ type pacer struct {
 	last     time.Time // when the last call was allowed
 	lastCost int
 	notAfter time.Time // nothing before this (a 429's retry_after)
+	// urgent counts waiting urgent calls; urgentDone is closed when one is
+	// through, to wake the polls standing back.
+	urgent     int
+	urgentDone chan struct{}
 	spent    []spend   // calls of the last minute, oldest first
 }
 
@@ -38,7 +42,8 @@ type spend struct {
 }
 
 func newPacer(c clock.Clock, share float64, minInterval time.Duration) *pacer {
-	return &pacer{clock: c, share: share, minInterval: minInterval, limit: assumedLimit}
+	return &pacer{clock: c, share: share, minInterval: minInterval, limit: assumedLimit,
+		urgentDone: make(chan struct{})}
 }
 
 // spacing is the time one unit of budget buys.
@@ -85,10 +90,33 @@ func (p *pacer) earliest(now time.Time, cost int) time.Time {
 }
 
 // wait blocks until a call of the given cost (1 for a read, 2 for a write)
-// may go out, and books it.
-func (p *pacer) wait(ctx context.Context, cost int) error {
+// may go out, and books it. An urgent call (a person waiting on a status
+// switch) takes the next free slot; ordinary polls stand back meanwhile.
+func (p *pacer) wait(ctx context.Context, cost int, urgent bool) error {
+	if urgent {
+		p.mu.Lock()
+		p.urgent++
+		p.mu.Unlock()
+		defer func() {
+			p.mu.Lock()
+			p.urgent--
+			close(p.urgentDone)
+			p.urgentDone = make(chan struct{})
+			p.mu.Unlock()
+		}()
+	}
 	for {
 		p.mu.Lock()
+		if !urgent && p.urgent > 0 {
+			done := p.urgentDone
+			p.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-done:
+			}
+			continue
+		}
 		now := p.clock.Now()
 		at := p.earliest(now, cost)
 		if !at.After(now) {

@@ -1,0 +1,8 @@
+//go:build !(linux || freebsd || openbsd || netbsd)
+
+package main
+
+import "context"
+
+// trayHostPresent: Windows and macOS always have a notification area.
+func trayHostPresent(context.Context) bool { return true }
