@@ -186,12 +186,18 @@ type writeResult struct {
 }
 
 // write asks the hub for a Chaport status write, off the event loop.
-func (a *Agent) write(ctx context.Context, status rules.ChaportStatus, ttl time.Duration, done chan<- writeResult) {
+func (a *Agent) write(ctx context.Context, status rules.ChaportStatus, extend bool, ttl time.Duration, done chan<- writeResult) {
 	started := a.clock.Now()
 	reqCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	raw, err := a.feed.Request(reqCtx, feed.TypeSetChaport, feed.SetChaport{Status: string(status),
-		TTLSeconds: int((ttl + time.Second - 1) / time.Second)})
+	secs := int((ttl + time.Second - 1) / time.Second)
+	var raw json.RawMessage
+	var err error
+	if extend {
+		raw, err = a.feed.Request(reqCtx, feed.TypeExtendOnline, feed.ExtendOnline{TTLSeconds: secs})
+	} else {
+		raw, err = a.feed.Request(reqCtx, feed.TypeSetChaport, feed.SetChaport{Status: string(status), TTLSeconds: secs})
+	}
 	res := writeResult{status: status, err: err, started: started}
 	if err == nil {
 		if err := json.Unmarshal(raw, &res.state); err != nil {

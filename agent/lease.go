@@ -20,7 +20,10 @@ type lease struct {
 // to look again.
 type step struct {
 	Write rules.ChaportStatus // "" for no write
-	Wake  time.Time           // zero for "only when something changes"
+	// Extend renews an online lease while an offline is pending (the grace
+	// delay): the hub grants it as extend_online, not as a new online.
+	Extend bool
+	Wake   time.Time // zero for "only when something changes"
 }
 
 // planLease turns a decision into a lease step. An online lease is renewed
@@ -41,7 +44,18 @@ func planLease(d rules.Decision, l lease, now time.Time, ttl time.Duration) step
 			return step{}
 		}
 		if now.Before(d.At) {
-			return step{Wake: d.At}
+			// The grace delay: keep a live online lease alive until the
+			// offline is due, so the operator really stays online meanwhile.
+			renewAt := l.Expires.Add(-ttl / 2)
+			switch {
+			case l.Status != rules.Online || !l.Expires.After(now):
+				return step{Wake: d.At}
+			case now.Before(l.RetryAt):
+				return step{Wake: earliest(l.RetryAt, d.At)}
+			case now.Before(renewAt):
+				return step{Wake: earliest(renewAt, d.At)}
+			}
+			return step{Write: rules.Online, Extend: true}
 		}
 		want = rules.Offline
 	default: // Hold: write nothing; a live lease lapses by itself.
@@ -59,4 +73,11 @@ func planLease(d rules.Decision, l lease, now time.Time, ttl time.Duration) step
 func retryDelay(failures int, ttl time.Duration) time.Duration {
 	d := time.Second << min(failures, 10)
 	return max(time.Second, min(d, ttl/4, 30*time.Second))
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

@@ -58,6 +58,32 @@ func TestLeaseKeeper(t *testing.T) {
 	h.expectWrite("online") // a renewal, not an offline
 }
 
+func TestGraceKeepsTheOperatorOnline(t *testing.T) {
+	h := startAgent(t, 1)
+	h.expectWrite("online") // lease until 2:00, renewal due at 1:00
+	h.push(120273)
+	h.waitStatus(120273) // offline due at 3:00
+	h.clock.Advance(59 * time.Second)
+	h.expectNoWrite()
+	h.clock.Advance(time.Second)
+	w := h.expectWrite("extend") // renewed through extend_online, not set_chaport
+	if w.TTLSeconds != 120 {
+		t.Fatalf("asked for %d s", w.TTLSeconds)
+	}
+	// The hub granted only 30 s: the next extension is due at half of that.
+	s := h.waitState("extended lease", func(s State) bool { return s.LeaseExpires.Equal(h.clock.Now().Add(30 * time.Second)) })
+	_ = s
+	h.clock.Advance(15 * time.Second)
+	h.expectWrite("extend")
+	h.clock.Advance(2 * time.Minute) // past the offline deadline
+	for {
+		w := h.expectWrite("")
+		if w.Status == "offline" {
+			break
+		}
+	}
+}
+
 func TestHubLossLetsTheLeaseLapse(t *testing.T) {
 	h := startAgent(t, 1)
 	h.expectWrite("online")

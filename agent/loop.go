@@ -131,7 +131,11 @@ func (l *loop) onWrite(res writeResult) {
 	}
 	l.failures, l.lastErr = 0, ""
 	was := l.lease.Status
-	l.lease = lease{Status: res.status, Expires: res.started.Add(l.a.cfg.Lease)}
+	granted := l.a.cfg.Lease
+	if res.state.TTLSeconds > 0 {
+		granted = min(granted, time.Duration(res.state.TTLSeconds)*time.Second)
+	}
+	l.lease = lease{Status: res.status, Expires: res.started.Add(granted)}
 	if was != res.status {
 		l.a.log.Info("Chaport " + string(res.status) + " written")
 	} else {
@@ -153,7 +157,7 @@ func (l *loop) reconcile(ctx context.Context) {
 	st := planLease(d, l.lease, now, l.a.cfg.Lease)
 	if st.Write != "" && !l.writing {
 		l.writing = true
-		go l.a.write(ctx, st.Write, l.a.cfg.Lease, l.writeDone)
+		go l.a.write(ctx, st.Write, st.Extend, l.a.cfg.Lease, l.writeDone)
 	}
 	l.arm(st.Wake, now)
 	l.logTransition(d, now)

@@ -75,6 +75,17 @@
 //	← {"v":1,"type":"ack","id":"r2","data":{"status":"online","last_status":"offline",
 //	     "real_status":"online","expires_at":"2026-03-02T09:02:00Z"}}
 //
+// "extend_online" keeps an operator online through the grace delay after
+// the Omnidesk status lost chat access (and through a "stay online" the
+// employee asked for). It is not "set_chaport online", which stays refused
+// without chat access: the hub grants it only to an operator it wrote online
+// whose lease is still live, and never beyond its grace allowance after the
+// access ended; ttl_seconds in the ack is what was granted.
+//
+//	→ {"v":1,"type":"extend_online","id":"r4","data":{"ttl_seconds":120}}
+//	← {"v":1,"type":"ack","id":"r4","data":{"status":"online","last_status":"online",
+//	     "real_status":"online","expires_at":"2026-03-02T09:04:00Z","ttl_seconds":95}}
+//
 // "read_operator" reads the operator's state without changing it, so the
 // agent can detect drift (someone changed it in Chaport directly).
 //
@@ -91,7 +102,8 @@
 //	                readable, for a frame that is not valid JSON; the
 //	                connection stays up)
 //	forbidden       the token may not do this
-//	no_chat_access  "online" asked while the mapping gives no chat access
+//	no_chat_access  "online" asked while the mapping gives no chat access, or
+//	                an extension past the grace allowance
 //	refused         the vendor (Omnidesk or Chaport) said no
 //	unavailable     the vendor could not be reached
 //	rate_limited    the vendor's rate limit is used up; try later

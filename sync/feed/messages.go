@@ -21,6 +21,7 @@ const (
 	TypeSwitchStatus = "switch_status"
 	TypeSetChaport   = "set_chaport"
 	TypeReadOperator = "read_operator"
+	TypeExtendOnline = "extend_online"
 	TypeAck          = "ack"
 	TypeError        = "error"
 )
@@ -144,6 +145,14 @@ type ChaportState struct {
 	LastStatus string    `json:"last_status"`
 	RealStatus string    `json:"real_status"`
 	ExpiresAt  time.Time `json:"expires_at,omitzero"`
+	// TTLSeconds is the lease granted, which for extend_online may be
+	// shorter than asked.
+	TTLSeconds int `json:"ttl_seconds,omitempty"`
+}
+
+// ExtendOnline asks the hub to renew an online lease during the grace delay.
+type ExtendOnline struct {
+	TTLSeconds int `json:"ttl_seconds"`
 }
 
 // ErrorBody is the payload of an "error" frame.
@@ -232,7 +241,7 @@ func DecodeData[T any](env Envelope) (T, error) {
 // hub is ignored, as the protocol promises for unknown types.
 func isRequest(typ string) bool {
 	switch typ {
-	case TypeSwitchStatus, TypeSetChaport, TypeReadOperator:
+	case TypeSwitchStatus, TypeSetChaport, TypeReadOperator, TypeExtendOnline:
 		return true
 	}
 	return false

@@ -52,6 +52,10 @@ type FileConfig struct {
 	OperatorRefresh Duration `json:"operator_refresh,omitempty"`
 	// MaxLease caps the TTL an agent may ask for (default 10m).
 	MaxLease Duration `json:"max_lease,omitempty"`
+	// GraceAllowance is the longest an agent may keep its operator online
+	// (extend_online) after chat access ended: its grace delay plus a "stay
+	// online" (default 10m).
+	GraceAllowance Duration `json:"grace_allowance,omitempty"`
 	// OmnideskPublicURL is what agents open for "Open Omnidesk" (default: the API URL).
 	OmnideskPublicURL string `json:"omnidesk_public_url,omitempty"`
 	Chaport           struct {
@@ -138,6 +142,7 @@ func (fc FileConfig) withDefaults() FileConfig {
 	def(&fc.CatalogueRefresh, 10*time.Minute)
 	def(&fc.OperatorRefresh, 10*time.Minute)
 	def(&fc.MaxLease, 10*time.Minute)
+	def(&fc.GraceAllowance, 10*time.Minute)
 	return fc
 }
 

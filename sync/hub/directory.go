@@ -27,17 +27,24 @@ type directory struct {
 	catalogue rules.Catalogue
 	operators []chaport.Operator
 	subs      map[int64]map[*session]struct{}
+	// onlineUntil is when the online lease this hub last wrote for an
+	// operator ends; extend_online only ever prolongs a live one.
+	onlineUntil map[string]time.Time
 }
 
 type staffEntry struct {
 	person     feed.Person
 	statusID   int64
 	observedAt time.Time
+	// accessLostAt is when the poller saw chat access end (zero while the
+	// status has access, or if it ended before the hub was watching).
+	accessLostAt time.Time
 }
 
 func newDirectory(fc FileConfig) *directory {
 	return &directory{links: fc.links(), chatAccess: fc.chatAccess(),
 		staff: map[int64]staffEntry{}, subs: map[int64]map[*session]struct{}{},
+		onlineUntil: map[string]time.Time{},
 		catalogue: rules.BuildCatalogue(nil, fc.chatAccess())}
 }
 
@@ -60,6 +67,13 @@ func (d *directory) updateStaff(list []omnidesk.Staff, now time.Time) []statusCh
 			statusID: s.StatusID, observedAt: now}
 		if known && old.statusID == s.StatusID {
 			e.observedAt = old.observedAt
+		}
+		switch access := d.catalogue.ChatAccess(s.StatusID); {
+		case access:
+		case known && d.catalogue.ChatAccess(old.statusID):
+			e.accessLostAt = now
+		default:
+			e.accessLostAt = old.accessLostAt
 		}
 		d.staff[s.ID] = e
 		if known && old.statusID != s.StatusID {
@@ -169,6 +183,27 @@ func (d *directory) snapshotLocked(staffID int64, omnideskURL string) (feed.Snap
 		snap.Operator = &op
 	}
 	return snap, true
+}
+
+// setOnlineUntil records the online lease written for an operator (zero
+// after an offline or invisible write).
+func (d *directory) setOnlineUntil(operatorID string, until time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if until.IsZero() {
+		delete(d.onlineUntil, operatorID)
+		return
+	}
+	d.onlineUntil[operatorID] = until
+}
+
+// graceState says whether an extension of operatorID's online lease may be
+// granted for staffID: when chat access ended, and until when the operator's
+// lease runs.
+func (d *directory) graceState(staffID int64, operatorID string) (accessLostAt, onlineUntil time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.staff[staffID].accessLostAt, d.onlineUntil[operatorID]
 }
 
 // current is the staff member's status and whether it gives chat access.

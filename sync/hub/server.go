@@ -89,6 +89,9 @@ func (s *session) handleRequests(ctx context.Context) {
 		case feed.TypeSetChaport:
 			data, err := s.setChaport(ctx, env)
 			s.reply(env, data, err)
+		case feed.TypeExtendOnline:
+			data, err := s.extendOnline(ctx, env)
+			s.reply(env, data, err)
 		case feed.TypeReadOperator:
 			data, err := s.readOperator(ctx)
 			s.reply(env, data, err)
@@ -173,14 +176,59 @@ func (s *session) setChaport(ctx context.Context, env feed.Envelope) (any, error
 		return nil, refuse(feed.CodeNoChatAccess, "the Omnidesk status (%s) has no chat access",
 			s.hub.dir.statusName(statusID))
 	}
+	return s.writeChaport(ctx, op, status, ttl)
+}
+
+// writeChaport performs the write and remembers an online lease for later
+// extensions.
+func (s *session) writeChaport(ctx context.Context, op feed.Operator, status chaport.Status, ttl time.Duration) (any, error) {
 	res, err := s.hub.cfg.Chaport.SetOperatorStatus(ctx, op.ID, status, ttl)
 	if err != nil {
 		s.hub.log.Warn("Chaport status write failed", "staff", s.staffID, "operator", op.ID, "err", err)
 		return nil, vendorRefusal("Chaport", err)
 	}
+	expires := s.hub.clock.Now().Add(ttl)
+	if status == chaport.Online {
+		s.hub.dir.setOnlineUntil(op.ID, expires)
+	} else {
+		s.hub.dir.setOnlineUntil(op.ID, time.Time{})
+	}
 	s.hub.log.Info("Chaport status written", "staff", s.staffID, "operator", op.ID, "status", status, "ttl", ttl)
 	return feed.ChaportState{Status: string(status), LastStatus: string(res.LastStatus),
-		RealStatus: string(res.RealStatus), ExpiresAt: s.hub.clock.Now().Add(ttl)}, nil
+		RealStatus: string(res.RealStatus), ExpiresAt: expires, TTLSeconds: int(ttl / time.Second)}, nil
+}
+
+// extendOnline renews a live online lease while chat access is gone, for at
+// most the grace allowance after it ended: the grace delay is the product's
+// promise, but a token must not buy unlimited online time without access.
+func (s *session) extendOnline(ctx context.Context, env feed.Envelope) (any, error) {
+	req, err := feed.DecodeData[feed.ExtendOnline](env)
+	if err != nil {
+		return nil, refuse(feed.CodeBadRequest, "bad extend_online payload")
+	}
+	ttl := time.Duration(req.TTLSeconds) * time.Second
+	if maxTTL := time.Duration(s.hub.cfg.File.MaxLease); ttl < time.Second || ttl > maxTTL {
+		return nil, refuse(feed.CodeBadRequest, "ttl_seconds must be between 1 and %d", int(maxTTL.Seconds()))
+	}
+	op, linked := s.hub.dir.operatorFor(s.staffID)
+	if !linked {
+		return nil, refuse(feed.CodeNotLinked, "no Chaport operator is linked to this staff member")
+	}
+	statusID, access, _ := s.hub.dir.current(s.staffID)
+	if !access {
+		now := s.hub.clock.Now()
+		lostAt, until := s.hub.dir.graceState(s.staffID, op.ID)
+		limit := lostAt.Add(time.Duration(s.hub.cfg.File.GraceAllowance))
+		switch {
+		case lostAt.IsZero() || !until.After(now):
+			return nil, refuse(feed.CodeNoChatAccess, "the Omnidesk status (%s) has no chat access and the operator is not online",
+				s.hub.dir.statusName(statusID))
+		case limit.Sub(now) < time.Second:
+			return nil, refuse(feed.CodeNoChatAccess, "the grace allowance after chat access ended is used up")
+		}
+		ttl = min(ttl, limit.Sub(now).Truncate(time.Second))
+	}
+	return s.writeChaport(ctx, op, chaport.Online, ttl)
 }
 
 func (s *session) readOperator(ctx context.Context) (any, error) {
