@@ -28,6 +28,7 @@ func (s *Sandbox) controlHandler() http.Handler {
 		mux.HandleFunc("POST "+prefix+"/chats", s.ctlStartChat)
 		mux.HandleFunc("POST "+prefix+"/chats/{vid}/events", s.ctlAppendChat)
 	}
+	mux.HandleFunc("POST /_sandbox/statuses/{id}", s.ctlRenameStatus)
 	mux.HandleFunc("GET /_sandbox/state", s.ctlState)
 	mux.HandleFunc("GET /_sandbox/calls", s.ctlCalls)
 	mux.HandleFunc("POST /_sandbox/clock/advance", s.ctlAdvance)
@@ -103,6 +104,40 @@ func (s *Sandbox) ctlStaffStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil {
 		err = s.SetStaffStatus(id, body.StatusID)
+	}
+	if err != nil {
+		ctlError(w, http.StatusBadRequest, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+// RenameStatus renames a status as an Omnidesk admin would; names are
+// admin-typed text, so tests use it to check they are treated as untrusted.
+func (s *Sandbox) RenameStatus(id int64, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.findStatus(id)
+	if st == nil {
+		return fmt.Errorf("unknown status %d", id)
+	}
+	if name == "" || len(name) > 200 {
+		return fmt.Errorf("name must be 1 to 200 bytes")
+	}
+	st.Name = name
+	return nil
+}
+
+func (s *Sandbox) ctlRenameStatus(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	var body struct {
+		Name string `json:"name"`
+	}
+	if err == nil {
+		err = decodeStrict(r, &body)
+	}
+	if err == nil {
+		err = s.RenameStatus(id, body.Name)
 	}
 	if err != nil {
 		ctlError(w, http.StatusBadRequest, err)
