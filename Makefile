@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := bin
 PKGS    := ./...
 
-.PHONY: run build test vet fmt-check lint bench clean
+.PHONY: run build test vet fmt-check lint bench clean test-desktop screenshot
 
 run: build
 	$(BIN)/omnitray demo
@@ -30,6 +30,27 @@ lint: fmt-check vet
 	@out=$$(gofmt -s -l $$(git ls-files '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt -s would simplify:"; echo "$$out"; exit 1; fi
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build $(PKGS)
+
+# test-desktop runs the desktop tests inside a private headless desktop
+# (.ci/desktop-session.sh: session bus, unlocked gnome-keyring, tray watcher,
+# dunst on Xvfb, and a private "system" bus for the fake logind). Convention:
+# desktop tests are named TestDesktop* and call testdesktop.Need first, so a
+# plain `make test` skips them; OMNITRAY_DESKTOP_TESTS=1 turns a missing
+# session into a failure. -p 1: the packages share one tray, one dunst and
+# the bus names the fakes own. Install the Debian packages once with
+# `bash .ci/desktop-session.sh install` (root).
+DESKTOP_RUN   ?= Desktop
+DESKTOP_FLAGS ?= -race -count=1 -p 1 -timeout 15m
+test-desktop:
+	DESKTOP_SYSTEM_BUS=1 bash .ci/desktop-session.sh run -- \
+		env OMNITRAY_DESKTOP_TESTS=1 $(GO) test $(DESKTOP_FLAGS) -run '$(DESKTOP_RUN)' $(PKGS)
+
+# screenshot renders the tray through a real xfce4-panel on Xvfb;
+# cmd/internal/screenshot takes the pictures (SCREENSHOT_ARGS are its flags).
+SCREENSHOT_ARGS ?=
+screenshot:
+	DESKTOP_TRAY=xfce4-panel bash .ci/desktop-session.sh run -- \
+		$(GO) run ./cmd/internal/screenshot $(SCREENSHOT_ARGS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
