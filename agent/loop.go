@@ -17,7 +17,7 @@ type loop struct {
 
 	connection string
 	connErr    string
-	refused    bool // the hub refused the token; Run is ending
+	refused    bool          // the hub refused the token; Run is ending
 	snap       feed.Snapshot // staff, operator, statuses, URL
 	known      bool          // a snapshot arrived on the live connection
 	statusID   int64

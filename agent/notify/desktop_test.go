@@ -3,13 +3,7 @@
 package notify
 
 // Desktop tests: the real dunst in the private session
-// (`make test-desktop`). The helpers (a monitor connection, dunstctl) live
-// here rather than in cmd/internal/testdesktop so this package does not
-// depend on helpers being written there at the same time.
-//
-// needDesktop mirrors cmd/internal/testdesktop.Need: Go's internal-package
-// rule forbids importing cmd/internal/... from agent/, so the gate is
-// repeated here until that package moves to a root-level internal/.
+// (`make test-desktop`).
 
 import (
 	"context"
@@ -17,7 +11,6 @@ import (
 	"encoding/xml"
 	"html"
 	"io"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -25,23 +18,12 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/omnitray/omnitray/agent/testdesktop"
 )
 
-// needDesktop skips under plain `go test` and fails under
-// `make test-desktop` (OMNITRAY_DESKTOP_TESTS=1) when the private session
-// with a display is missing, so CI cannot pass by skipping.
-func needDesktop(t *testing.T) {
-	t.Helper()
-	for _, v := range []string{"DESKTOP_SESSION_DIR", "DBUS_SESSION_BUS_ADDRESS", "DISPLAY"} {
-		if os.Getenv(v) != "" {
-			continue
-		}
-		if os.Getenv("OMNITRAY_DESKTOP_TESTS") == "1" {
-			t.Fatalf("desktop session missing (%s unset): run under .ci/desktop-session.sh run -- …", v)
-		}
-		t.Skipf("no desktop session (%s unset); `make test-desktop` runs this test", v)
-	}
-}
+// needDesktop: this test talks to the session's real dunst.
+func needDesktop(t *testing.T) { testdesktop.Need(t, "display") }
 
 // notifyCall is a Notify method call seen on the bus.
 type notifyCall struct {

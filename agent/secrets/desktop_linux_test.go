@@ -15,6 +15,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	ss "github.com/zalando/go-keyring/secret_service"
+
+	"github.com/omnitray/omnitray/agent/testdesktop"
 )
 
 // These tests run against real D-Bus daemons (make test-desktop). The one on
@@ -26,21 +28,8 @@ import (
 
 const childEnv = "OMNITRAY_SECRETS_CHILD"
 
-// needDesktop is cmd/internal/testdesktop.Need, which Go's internal-package
-// rule keeps out of agent/: skip under plain `go test`, fail under
-// `make test-desktop` (OMNITRAY_DESKTOP_TESTS=1) when the session is missing.
-func needDesktop(t *testing.T) {
-	t.Helper()
-	for _, v := range []string{"DESKTOP_SESSION_DIR", "DBUS_SESSION_BUS_ADDRESS"} {
-		if os.Getenv(v) != "" {
-			continue
-		}
-		if os.Getenv("OMNITRAY_DESKTOP_TESTS") == "1" {
-			t.Fatalf("desktop session missing (%s unset): run under .ci/desktop-session.sh run -- …", v)
-		}
-		t.Skipf("no desktop session (%s unset); `make test-desktop` runs this test", v)
-	}
-}
+// needDesktop: these tests use the session's real gnome-keyring.
+func needDesktop(t *testing.T) { testdesktop.Need(t) }
 
 func TestDesktopKeyring(t *testing.T) {
 	needDesktop(t)

@@ -45,7 +45,7 @@ func newDirectory(fc FileConfig) *directory {
 	return &directory{links: fc.links(), chatAccess: fc.chatAccess(),
 		staff: map[int64]staffEntry{}, subs: map[int64]map[*session]struct{}{},
 		onlineUntil: map[string]time.Time{},
-		catalogue: rules.BuildCatalogue(nil, fc.chatAccess())}
+		catalogue:   rules.BuildCatalogue(nil, fc.chatAccess())}
 }
 
 // statusChange is one staff member's new status, to push to their agents.

@@ -33,7 +33,7 @@ type pacer struct {
 	// through, to wake the polls standing back.
 	urgent     int
 	urgentDone chan struct{}
-	spent    []spend   // calls of the last minute, oldest first
+	spent      []spend // calls of the last minute, oldest first
 }
 
 type spend struct {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
-	"github.com/omnitray/omnitray/cmd/internal/testdesktop"
+	"github.com/omnitray/omnitray/agent/testdesktop"
 )
 
 // The desktop tests run `omnitray run` with its tray inside the private

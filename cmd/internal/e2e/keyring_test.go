@@ -11,7 +11,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
-	"github.com/omnitray/omnitray/cmd/internal/testdesktop"
+	"github.com/omnitray/omnitray/agent/testdesktop"
 )
 
 // helperEnv names the bus name a child of this test binary owns.

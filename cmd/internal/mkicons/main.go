@@ -21,11 +21,11 @@ const size = 64 // drawn large; trays scale down
 type rgba = color.NRGBA
 
 var (
-	green = rgba{0x1e, 0xa4, 0x4f, 0xff}
-	amber = rgba{0xf0, 0x9a, 0x18, 0xff}
-	grey  = rgba{0x8a, 0x8f, 0x98, 0xff}
-	red   = rgba{0xd6, 0x36, 0x2f, 0xff}
-	white = rgba{0xff, 0xff, 0xff, 0xff}
+	green = rgba{R: 0x1e, G: 0xa4, B: 0x4f, A: 0xff}
+	amber = rgba{R: 0xf0, G: 0x9a, B: 0x18, A: 0xff}
+	grey  = rgba{R: 0x8a, G: 0x8f, B: 0x98, A: 0xff}
+	red   = rgba{R: 0xd6, G: 0x36, B: 0x2f, A: 0xff}
+	white = rgba{R: 0xff, G: 0xff, B: 0xff, A: 0xff}
 )
 
 // shape says, for a point in [-1,1]², which colour it has (or none).
@@ -101,7 +101,7 @@ func draw(layers ...shape) *image.NRGBA {
 			n := float64(ss * ss)
 			if a > 0 {
 				cov := a / 255
-				img.SetNRGBA(px, py, rgba{uint8(r / cov), uint8(g / cov), uint8(b / cov), uint8(a / n)})
+				img.SetNRGBA(px, py, rgba{R: uint8(r / cov), G: uint8(g / cov), B: uint8(b / cov), A: uint8(a / n)})
 			}
 		}
 	}

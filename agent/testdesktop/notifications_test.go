@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/omnitray/omnitray/cmd/internal/testdesktop"
+	"github.com/omnitray/omnitray/agent/testdesktop"
 )
 
 // notifySend runs notify-send, a libnotify client: a sender that shares no

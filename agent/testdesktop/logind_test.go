@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
-	"github.com/omnitray/omnitray/cmd/internal/testdesktop"
+	"github.com/omnitray/omnitray/agent/testdesktop"
 )
 
 // subscribe returns a channel of the signals matching opts on conn.

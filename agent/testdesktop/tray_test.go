@@ -9,7 +9,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	"github.com/godbus/dbus/v5/prop"
-	"github.com/omnitray/omnitray/cmd/internal/testdesktop"
+	"github.com/omnitray/omnitray/agent/testdesktop"
 )
 
 // fakeMenu serves com.canonical.dbusmenu like fyne.io/systray v1.12.2: the
