@@ -54,6 +54,15 @@
 //	{"v":1,"type":"status","data":{"status_id":2,"observed_at":"2026-03-02T09:05:00Z"}}
 //	{"v":1,"type":"catalogue","data":{"statuses":[{"id":1,"name":"Online","chat_access":true,"active":true}]}}
 //
+// "chat" tells the agent that a Chaport bot handed a chat over to a human
+// (kind "handover", with the bot's transcript) or that a human answered it
+// afterwards (kind "operator_reply"). Only hand-overs reach agents: chats the
+// bot alone handles stay quiet.
+//
+//	{"v":1,"type":"chat","data":{"kind":"handover","chat_id":1042,"visitor_id":"65…","visitor_name":"Maria",
+//	  "bot_name":"Helper Bot","operator_id":"5f…","at":"…","transcript":[{"from":"visitor","text":"Hi"},
+//	  {"from":"bot","text":"How can I help?"}]}}
+//
 // # Agent → hub requests
 //
 // Each request carries an id and gets exactly one answer with the same id,

@@ -22,6 +22,7 @@ const (
 	TypeSetChaport   = "set_chaport"
 	TypeReadOperator = "read_operator"
 	TypeExtendOnline = "extend_online"
+	TypeChat         = "chat"
 	TypeAck          = "ack"
 	TypeError        = "error"
 )
@@ -148,6 +149,35 @@ type ChaportState struct {
 	// TTLSeconds is the lease granted, which for extend_online may be
 	// shorter than asked.
 	TTLSeconds int `json:"ttl_seconds,omitempty"`
+}
+
+// Chat event kinds.
+const (
+	ChatHandover      = "handover"       // a bot passed the chat to a human
+	ChatOperatorReply = "operator_reply" // a human answered after a hand-over
+)
+
+// ChatEvent tells an agent about a Chaport chat a bot handed over. The hub
+// pushes it to the staff member linked to the assigned operator, or, for a
+// hand-over to nobody in particular, to every agent whose status has chat
+// access. Visitor and bot text is untrusted: agents escape it for display.
+type ChatEvent struct {
+	Kind        string    `json:"kind"`
+	ChatID      int64     `json:"chat_id"`
+	VisitorID   string    `json:"visitor_id"`
+	VisitorName string    `json:"visitor_name"`
+	BotName     string    `json:"bot_name,omitempty"`
+	OperatorID  string    `json:"operator_id,omitempty"`
+	At          time.Time `json:"at"`
+	// Transcript is the bot's part of the conversation before the
+	// hand-over, oldest first, already bounded by the hub.
+	Transcript []ChatLine `json:"transcript,omitempty"`
+}
+
+// ChatLine is one message of a transcript.
+type ChatLine struct {
+	From string `json:"from"` // "visitor" or "bot"
+	Text string `json:"text"`
 }
 
 // ExtendOnline asks the hub to renew an online lease during the grace delay.
