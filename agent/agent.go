@@ -28,6 +28,9 @@ type Config struct {
 	Lease    time.Duration
 	Logger   *slog.Logger
 	Clock    clock.Clock
+	// ChatURL is the template of a chat's web address ("{visitor_id}",
+	// "{chat_id}"); default DefaultChatURL.
+	ChatURL string
 	// Feed overrides feed client options (tests shorten the backoff).
 	Feed feed.ClientOptions
 }
@@ -42,6 +45,7 @@ type Agent struct {
 
 	cmds      chan func(*loop)
 	snapshots *broadcaster
+	chats     chan feed.ChatEvent // to RunChatNotices
 }
 
 // New checks the configuration; Run connects.
@@ -75,7 +79,7 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, feed: fc,
-		cmds: make(chan func(*loop)), snapshots: newBroadcaster()}
+		cmds: make(chan func(*loop)), snapshots: newBroadcaster(), chats: make(chan feed.ChatEvent, chatQueue)}
 	a.snapshots.publish(State{Connection: Connecting, Action: rules.Hold.String(),
 		Reason: "Connecting to the hub…", UpdatedAt: cfg.Clock.Now()})
 	return a, nil

@@ -165,3 +165,12 @@ func (h *harness) waitState(what string, ok func(State) bool) State {
 func (h *harness) waitStatus(id int64) State {
 	return h.waitState("status", func(s State) bool { return s.Connection == Connected && s.StatusID == id })
 }
+
+func (h *fakeHub) pushChat(ce feed.ChatEvent) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	env, _ := feed.NewEnvelope(feed.TypeChat, "", ce)
+	if err := h.conn.Send(env); err != nil {
+		h.t.Fatal(err)
+	}
+}

@@ -43,6 +43,7 @@ type loop struct {
 	lastState  State
 	// settled are closed once no write is running or due (SetPresenceAndWait).
 	settled []chan struct{}
+	recent  []RecentChat // newest first, at most maxRecentChats
 }
 
 func newLoop(a *Agent) *loop {
@@ -93,6 +94,10 @@ func (l *loop) onFeed(ev feed.Event) {
 			if cat, err := feed.DecodeData[feed.Catalogue](ev.Env); err == nil {
 				l.snap.Statuses = cat.Statuses
 				l.setCatalogue(cat.Statuses)
+			}
+		case feed.TypeChat:
+			if ce, err := feed.DecodeData[feed.ChatEvent](ev.Env); err == nil {
+				l.onChat(ce)
 			}
 		}
 	}
@@ -215,6 +220,7 @@ func (l *loop) publishDecision(d rules.Decision, now time.Time) {
 	if l.stayOnlineUntil.After(now) {
 		s.StayOnlineUntil = l.stayOnlineUntil
 	}
+	s.RecentChats = l.recent
 	// UpdatedAt changes on every call; compare without it so watchers only
 	// wake for real changes.
 	cmp := s

@@ -41,7 +41,19 @@ type State struct {
 	Paused          bool      `json:"paused,omitempty"`
 	StayOnlineUntil time.Time `json:"stay_online_until,omitzero"`
 	LastError       string    `json:"last_error,omitempty"`
-	UpdatedAt       time.Time `json:"updated_at"`
+	// RecentChats are the latest bot hand-overs, newest first.
+	RecentChats []RecentChat `json:"recent_chats,omitempty"`
+	UpdatedAt   time.Time    `json:"updated_at"`
+}
+
+// RecentChat is a chat a bot handed over, for the tray's list.
+type RecentChat struct {
+	ChatID      int64     `json:"chat_id"`
+	VisitorID   string    `json:"visitor_id"`
+	VisitorName string    `json:"visitor_name"`
+	BotName     string    `json:"bot_name"`
+	At          time.Time `json:"at"`
+	URL         string    `json:"url,omitempty"`
 }
 
 // Format renders the state for a terminal, relative to now.

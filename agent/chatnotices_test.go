@@ -1,0 +1,139 @@
+package agent
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/omnitray/omnitray/agent/notify"
+	"github.com/omnitray/omnitray/sync/feed"
+)
+
+func handover(id int64, visitor string, lines ...feed.ChatLine) feed.ChatEvent {
+	return feed.ChatEvent{Kind: feed.ChatHandover, ChatID: id, VisitorID: "65aa", VisitorName: visitor,
+		BotName: "Helper Bot", OperatorID: "op1", Transcript: lines}
+}
+
+func startChatNotices(t *testing.T) (*harness, *notify.Fake) {
+	h := startAgent(t, 1)
+	h.expectWrite("online")
+	f := notify.NewFake()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go h.a.RunChatNotices(ctx, f, ChatNoticeOptions{})
+	return h, f
+}
+
+// advanceUntil moves the fake clock in steps until cond holds: the notifier
+// arms its timer when it sees an event, which the test cannot observe.
+func (h *harness) advanceUntil(step time.Duration, what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("never: %s", what)
+		}
+		h.clock.Advance(step)
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestHandoverNotificationThenReminder(t *testing.T) {
+	h, f := startChatNotices(t)
+	h.pushChat(handover(1042, "Maria <b>K</b>",
+		feed.ChatLine{From: "visitor", Text: "Hi"},
+		feed.ChatLine{From: "bot", Text: "How can I help?"},
+		feed.ChatLine{From: "visitor", Text: strings.Repeat("x", 50_000)},
+		feed.ChatLine{From: "bot", Text: "What is your e-mail?"},
+		feed.ChatLine{From: "visitor", Text: "maria@example.com"}))
+	s := h.waitState("recent chat", func(s State) bool { return len(s.RecentChats) == 1 })
+	if rc := s.RecentChats[0]; rc.VisitorName != "Maria <b>K</b>" || rc.URL != "https://app.chaport.com/#/chats/65aa" {
+		t.Fatalf("recent chat %+v", rc)
+	}
+	h.advanceUntil(time.Second, "the hand-over notification", func() bool { return len(f.Sent()) == 1 })
+	n := f.Sent()[0]
+	if n.Topic != TopicHandover || n.Title != "Maria <b>K</b> — from bot Helper Bot" {
+		t.Fatalf("title %q", n.Title)
+	}
+	lines := strings.Split(n.Body, "\n")
+	if len(lines) != 4 || lines[0] != "Bot: How can I help?" || lines[3] != "Visitor: maria@example.com" ||
+		len([]rune(lines[1])) > 200 {
+		t.Fatalf("body %q", n.Body)
+	}
+	if len(n.Actions) != 2 || n.Actions[0].Key != ActionOpenChat || n.Actions[1].Key != ActionDismiss {
+		t.Fatalf("actions %+v", n.Actions)
+	}
+	// No reply within the reminder delay: one reminder.
+	h.advanceUntil(30*time.Second, "the reminder", func() bool { return len(f.Sent()) == 2 })
+	if r := f.Sent()[1]; r.Topic != TopicReminder || !strings.Contains(r.Title, "still waiting") {
+		t.Fatalf("reminder %+v", r)
+	}
+	h.clock.Advance(10 * time.Minute)
+	time.Sleep(50 * time.Millisecond)
+	if len(f.Sent()) != 2 {
+		t.Fatalf("more than one reminder: %+v", f.Sent())
+	}
+}
+
+func TestOperatorReplyCancelsTheReminder(t *testing.T) {
+	h, f := startChatNotices(t)
+	h.pushChat(handover(7, "Ivan", feed.ChatLine{From: "bot", Text: "Hello"}))
+	h.advanceUntil(time.Second, "the hand-over notification", func() bool { return len(f.Sent()) == 1 })
+	h.pushChat(feed.ChatEvent{Kind: feed.ChatOperatorReply, ChatID: 7})
+	time.Sleep(50 * time.Millisecond) // the reply reaches the notifier
+	h.clock.Advance(5 * time.Minute)
+	time.Sleep(50 * time.Millisecond)
+	if len(f.Sent()) != 1 {
+		t.Fatalf("a reminder came despite the reply: %+v", f.Sent())
+	}
+}
+
+func TestAThousandHandoversAreCoalesced(t *testing.T) {
+	h, f := startChatNotices(t)
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range 1000 {
+		h.pushChat(handover(int64(10_000+i), "Visitor", feed.ChatLine{From: "bot", Text: strings.Repeat("q", 500)}))
+		if i%40 == 39 {
+			// The hub's send queue is 64 frames (its chat watcher reads at
+			// most 20 chats a poll); let the agent drain it.
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	h.advanceUntil(time.Second, "hand-overs announced", func() bool {
+		s := f.Sent()
+		return len(s) > 0 && strings.Contains(s[len(s)-1].Title, "chats handed over")
+	})
+	h.clock.Advance(5 * time.Second)
+	time.Sleep(100 * time.Millisecond)
+	handovers := 0
+	for _, n := range f.Sent() {
+		if n.Topic == TopicHandover {
+			handovers++
+		}
+	}
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if last := f.Sent()[len(f.Sent())-1]; !strings.HasPrefix(last.Title, "1000 chats") {
+		t.Fatalf("summary %q", last.Title)
+	}
+	if handovers > 20 {
+		t.Fatalf("%d hand-over notifications for one burst", handovers)
+	}
+	if s := h.a.State(); len(s.RecentChats) != maxRecentChats {
+		t.Fatalf("recent chats %d", len(s.RecentChats))
+	}
+	t.Logf("1000 hand-overs → %d hand-over notifications; heap %+d KB", handovers,
+		(int64(after.HeapAlloc)-int64(before.HeapAlloc))/1024)
+}
+
+func TestChatURLEscapesIDs(t *testing.T) {
+	got := ChatURL("https://x.test/c/{visitor_id}/{chat_id}", feed.ChatEvent{VisitorID: "../a?b#c", ChatID: 5})
+	if got != "https://x.test/c/..%2Fa%3Fb%23c/5" {
+		t.Fatal(got)
+	}
+}

@@ -1,0 +1,92 @@
+package agent
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/omnitray/omnitray/sync/feed"
+)
+
+// maxRecentChats is how many hand-overs the tray lists.
+const maxRecentChats = 5
+
+// chatQueue bounds the hand-over events waiting for the chat notifier; a
+// flood beyond it drops the oldest, which the notifier would only have
+// folded into a "N chats handed over" summary anyway.
+const chatQueue = 256
+
+// onChat records a hand-over for the tray and passes every chat event to
+// the chat notifier without ever blocking the loop.
+func (l *loop) onChat(ce feed.ChatEvent) {
+	ce.Transcript = boundTranscript(ce.Transcript)
+	if ce.Kind == feed.ChatHandover {
+		rc := RecentChat{ChatID: ce.ChatID, VisitorID: ce.VisitorID, VisitorName: displayName(ce.VisitorName),
+			BotName: displayName(ce.BotName), At: ce.At, URL: ChatURL(l.a.cfg.ChatURL, ce)}
+		kept := []RecentChat{rc}
+		for _, r := range l.recent {
+			if r.ChatID != ce.ChatID && len(kept) < maxRecentChats {
+				kept = append(kept, r)
+			}
+		}
+		l.recent = kept
+	}
+	for {
+		select {
+		case l.a.chats <- ce:
+			return
+		default:
+		}
+		select { // full: drop the oldest and try again
+		case <-l.a.chats:
+		default:
+		}
+	}
+}
+
+// Transcript bounds: the agent keeps at most this much of a bot's
+// conversation per chat, whatever a hub sends.
+const (
+	maxTranscriptLines = 20
+	maxLineRunes       = 500
+)
+
+func boundTranscript(lines []feed.ChatLine) []feed.ChatLine {
+	if len(lines) > maxTranscriptLines {
+		lines = lines[len(lines)-maxTranscriptLines:]
+	}
+	out := make([]feed.ChatLine, len(lines))
+	for i, l := range lines {
+		if r := []rune(l.Text); len(r) > maxLineRunes {
+			l.Text = string(r[:maxLineRunes]) + "…"
+		}
+		out[i] = l
+	}
+	return out
+}
+
+// DefaultChatURL opens a chat in Chaport's web app. The real route is not
+// documented; the template is a setting (--chat-url).
+const DefaultChatURL = "https://app.chaport.com/#/chats/{visitor_id}"
+
+// ChatURL fills a URL template with a chat's ids ({visitor_id}, {chat_id}),
+// escaped, so that untrusted ids cannot change the URL's shape.
+func ChatURL(template string, ce feed.ChatEvent) string {
+	if template == "" {
+		template = DefaultChatURL
+	}
+	return strings.NewReplacer("{visitor_id}", url.PathEscape(ce.VisitorID),
+		"{chat_id}", strconv.FormatInt(ce.ChatID, 10)).Replace(template)
+}
+
+// displayName bounds an untrusted name for one menu line or title.
+func displayName(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if s == "" {
+		return "A visitor"
+	}
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return s
+}
