@@ -19,6 +19,8 @@ type menu struct {
 	header    item
 	chaport   item
 	statuses  [maxStatuses]item
+	recentHdr item
+	recent    [maxRecent]item
 	stay      item
 	pause     item
 	autostart item
@@ -45,6 +47,13 @@ func buildMenu(b builder) *menu {
 		m.statuses[i].Hide()
 	}
 	b.Separator()
+	m.recentHdr = b.Add("Recent bot chats", false)
+	m.recentHdr.Disable()
+	m.recentHdr.Hide()
+	for i := range m.recent {
+		m.recent[i] = b.Add("", false)
+		m.recent[i].Hide()
+	}
 	m.stay = b.Add("Stay online 5 min", false)
 	m.stay.Hide()
 	m.pause = b.Add("Pause sync", true)
@@ -108,6 +117,17 @@ func (sh *shown) apply(m *menu, v View, setIcon func(string), setTooltip func(st
 			it.Uncheck()
 		}
 		it.Show()
+	}
+	toggle(first || (len(v.Recent) > 0) != (len(old.Recent) > 0), len(v.Recent) > 0, m.recentHdr.Show, m.recentHdr.Hide)
+	for i, it := range m.recent {
+		wasOK, nowOK := i < len(old.Recent), i < len(v.Recent)
+		switch {
+		case !nowOK && (first || wasOK):
+			it.Hide()
+		case nowOK && (first || !wasOK || old.Recent[i] != v.Recent[i]):
+			it.SetTitle(v.Recent[i].Label)
+			it.Show()
+		}
 	}
 	toggle(first || v.StayOnline != old.StayOnline, v.StayOnline, m.stay.Show, m.stay.Hide)
 	toggle(first || v.Paused != old.Paused, v.Paused, m.pause.Check, m.pause.Uncheck)

@@ -112,6 +112,9 @@ func loop(ctx context.Context, opts Options, m *menu) {
 	for _, it := range m.statuses {
 		forward(it)
 	}
+	for _, it := range m.recent {
+		forward(it)
+	}
 	for _, it := range []item{m.stay, m.pause, m.autostart, m.omnidesk, m.sign, m.quit} {
 		forward(it)
 	}
@@ -161,6 +164,8 @@ func loop(ctx context.Context, opts Options, m *menu) {
 			draw()
 		case <-tick:
 			draw()
+		case <-systray.TrayOpenedCh:
+			draw() // fresh ages and countdowns for the menu being shown
 		case it := <-clicks:
 			if it == m.quit {
 				systray.Quit()
@@ -194,6 +199,13 @@ func handleClick(ctx context.Context, opts Options, m *menu, sh *shown, st agent
 			}
 		}()
 		return
+	}
+	for i, slot := range m.recent {
+		if it == slot && i < len(sh.v.Recent) && opts.OpenURL != nil {
+			url := sh.v.Recent[i].URL
+			go func() { _ = opts.OpenURL(url) }()
+			return
+		}
 	}
 	switch it {
 	case m.stay:

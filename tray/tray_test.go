@@ -73,11 +73,20 @@ func TestRender(t *testing.T) {
 		})
 	}
 	v := render(online, true, now)
-	if len(v.Statuses) != 3 || !v.Statuses[0].Checked || v.Statuses[0].Label != "Online  · chats" || v.Statuses[2].Label != "Lunch" {
+	if len(v.Statuses) != 3 || !v.Statuses[0].Checked || v.Statuses[0].Label != "Online · chats" || v.Statuses[2].Label != "Lunch" {
 		t.Fatalf("statuses %+v (inactive ones must be left out, chat ones marked)", v.Statuses)
 	}
 	if !strings.Contains(v.Chaport, "online · lease until") {
 		t.Fatalf("chaport line %q", v.Chaport)
+	}
+	withChats := online
+	withChats.RecentChats = []agent.RecentChat{
+		{VisitorName: "Maria", BotName: "Helper Bot", At: now.Add(-3 * time.Minute), URL: "https://c/1"},
+		{VisitorName: "Ivan", BotName: "Helper Bot", At: now.Add(-20 * time.Second), URL: "https://c/2"},
+	}
+	if r := render(withChats, true, now).Recent; len(r) != 2 || r[0].Label != "Maria — Helper Bot · 3 min ago" ||
+		r[1].Label != "Ivan — Helper Bot · just now" || r[1].URL != "https://c/2" {
+		t.Fatalf("recent %+v", r)
 	}
 	if render(failing, true, now).Tooltip == render(online, true, now).Tooltip {
 		t.Fatal("the error does not show in the tooltip")

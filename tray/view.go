@@ -15,6 +15,9 @@ import (
 // submenus (desktop-notes §1–2).
 const maxStatuses = 16
 
+// maxRecent is how many bot hand-overs the menu lists.
+const maxRecent = 5
+
 // View is everything the tray shows, computed from the agent's state by
 // render, a pure function; apply then changes only what differs.
 type View struct {
@@ -23,6 +26,7 @@ type View struct {
 	Header   string // the "why" line, first in the menu
 	Chaport  string // Chaport status and lease
 	Statuses []StatusItem
+	Recent   []RecentItem // bot hand-overs, newest first
 	// StayOnline shows "Stay online 5 min" while an offline is pending.
 	StayOnline  bool
 	Paused      bool
@@ -31,6 +35,12 @@ type View struct {
 	// Ticking means the view holds a countdown and must be rendered again
 	// every second; otherwise the tray sleeps until the state changes.
 	Ticking bool
+}
+
+// RecentItem is one bot hand-over in the menu; choosing it opens the chat.
+type RecentItem struct {
+	Label string
+	URL   string
 }
 
 // StatusItem is one Omnidesk status in the menu.
@@ -53,7 +63,7 @@ func render(s agent.State, signedIn bool, now time.Time) View {
 		}
 		label := st.Name
 		if st.ChatAccess {
-			label += "  · chats"
+			label += " · chats"
 		}
 		v.Statuses = append(v.Statuses, StatusItem{ID: st.ID, Label: label, Checked: st.ID == s.StatusID})
 	}
@@ -82,7 +92,27 @@ func render(s agent.State, signedIn bool, now time.Time) View {
 		v.Tooltip += "\nError: " + s.LastError
 	}
 	v.Chaport = chaportLine(s, now)
+	for _, rc := range s.RecentChats {
+		if len(v.Recent) == maxRecent {
+			break
+		}
+		v.Recent = append(v.Recent, RecentItem{URL: rc.URL,
+			Label: fmt.Sprintf("%s — %s · %s", rc.VisitorName, rc.BotName, age(rc.At, now))})
+	}
 	return v
+}
+
+// age says how long ago, coarsely: the menu refreshes it when opened.
+func age(at, now time.Time) string {
+	d := now.Sub(at)
+	switch {
+	case at.IsZero() || d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	default:
+		return at.Local().Format("15:04")
+	}
 }
 
 // chaportLine says what Chaport has and how long the lease lasts.

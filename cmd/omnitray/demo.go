@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/omnitray/omnitray/agent"
+	"github.com/omnitray/omnitray/agent/notify"
 	"github.com/omnitray/omnitray/cmd/internal/cli"
 	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/hub"
@@ -75,6 +76,14 @@ func runDemo(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("Hub: %s · agent for Anna Petrova (staff %d) · grace %s · lease %s · Ctrl-C to stop\n",
 		hubURL, sandbox.SeedStaffAnna, *grace, *lease)
+	// Hand-overs scripted on the control page become desktop notifications
+	// where a notification server runs, and log lines everywhere.
+	var n notify.Notifier = notify.Nop{}
+	if real, err := notify.New(notify.Options{AppName: "Omnitray demo"}); err == nil {
+		n = real
+		defer real.Close()
+	}
+	go a.RunChatNotices(ctx, n, agent.ChatNoticeOptions{})
 	return a.Run(ctx)
 }
 

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/omnitray/omnitray/agent"
+	"github.com/omnitray/omnitray/agent/notify"
 	"github.com/omnitray/omnitray/agent/secrets"
 	"github.com/omnitray/omnitray/cmd/internal/cli"
 )
@@ -25,6 +27,8 @@ type agentFlags struct {
 	insecure *bool
 	config   *string
 	verbose  *bool
+	chatURL  *string
+	reminder *time.Duration
 }
 
 func newAgentFlags(name, usage string) *agentFlags {
@@ -36,6 +40,10 @@ func newAgentFlags(name, usage string) *agentFlags {
 		insecure: fs.Bool("insecure", false, "allow plain http to a hub that is not on this computer"),
 		config:   fs.String("config", "", "config file (JSON object of these settings; default in the user config dir)"),
 		verbose:  fs.Bool("verbose", false, "log debug detail (lease renewals)"),
+		chatURL: fs.String("chat-url", agent.DefaultChatURL,
+			"web address of a chat, with {visitor_id} and {chat_id}, for \"Open chat\""),
+		reminder: fs.Duration("chat-reminder", 2*time.Minute,
+			"remind about a handed-over chat nobody answered after this long"),
 	}
 	fs.Env("hub", "OMNITRAY_HUB_URL")
 	fs.Env("grace", "OMNITRAY_GRACE")
@@ -72,6 +80,12 @@ func (f *agentFlags) parse(args []string) error {
 	}
 	if *f.grace < time.Second || *f.lease < time.Second {
 		return cli.Usagef("--grace and --lease must be at least 1s")
+	}
+	if *f.reminder < time.Second {
+		return cli.Usagef("--chat-reminder must be at least 1s")
+	}
+	if u, err := url.Parse(*f.chatURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return cli.Usagef("--chat-url must be an http(s) URL template")
 	}
 	return nil
 }
@@ -156,7 +170,7 @@ func runAgent(ctx context.Context, args []string) error {
 	var a *agent.Agent
 	if token != "" && *f.hub != "" {
 		a, err = agent.New(agent.Config{HubURL: *f.hub, Token: token, Insecure: *f.insecure,
-			Grace: *f.grace, Lease: *f.lease, Logger: log})
+			Grace: *f.grace, Lease: *f.lease, Logger: log, ChatURL: *f.chatURL})
 		if err != nil {
 			return cli.Usagef("%v", err)
 		}
@@ -166,9 +180,12 @@ func runAgent(ctx context.Context, args []string) error {
 			return err
 		}
 		log.Debug("agent started", "hub", *f.hub, "grace", *f.grace, "lease", *f.lease)
+		// Headless, hand-overs are log lines: Nop shows nothing.
+		go a.RunChatNotices(ctx, notify.Nop{}, agent.ChatNoticeOptions{Reminder: *f.reminder})
 		return a.Run(ctx)
 	}
-	return runTray(ctx, trayRun{agent: a, hub: *f.hub, signedIn: token != "", control: path, log: log})
+	return runTray(ctx, trayRun{agent: a, hub: *f.hub, signedIn: token != "", control: path, log: log,
+		reminder: *f.reminder})
 }
 
 func runStatus(ctx context.Context, args []string) error {

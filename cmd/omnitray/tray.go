@@ -25,6 +25,7 @@ type trayRun struct {
 	signedIn bool
 	control  string
 	log      *slog.Logger
+	reminder time.Duration
 }
 
 // runTray runs the desktop agent: the sync, presence signals,
@@ -61,6 +62,7 @@ func runTray(ctx context.Context, r trayRun) error {
 			}
 		}()
 		go a.RunNotices(ctx, n)
+		go a.RunChatNotices(ctx, n, agent.ChatNoticeOptions{Reminder: r.reminder, OpenURL: openURL})
 		go watchPresence(ctx, a, log)
 		log.Info("agent started", "hub", r.hub)
 	} else {

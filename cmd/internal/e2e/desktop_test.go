@@ -72,7 +72,7 @@ func TestDesktopTray(t *testing.T) {
 		it, ok := testdesktop.FindMenuItem(root, "Онлайн")
 		return ok && it.Visible
 	})
-	for _, label := range []string{"Онлайн  · chats", "Офлайн", "Обед", "Дежурство в чатах  · chats",
+	for _, label := range []string{"Онлайн · chats", "Офлайн", "Обед", "Дежурство в чатах · chats",
 		"Pause sync", "Start at login", "Open Omnidesk", "Sign out", "Quit"} {
 		if it, ok := testdesktop.FindMenuItem(root, label); !ok || !it.Visible {
 			t.Errorf("menu lacks a visible %q:\n%s", label, root)
