@@ -64,6 +64,8 @@ type FileConfig struct {
 		UntilField     string `json:"until_field,omitempty"`
 		EventTimeField string `json:"event_time_field,omitempty"`
 	} `json:"chaport,omitzero"`
+	// Chats tunes the Chaport chat watcher (bot → human hand-overs).
+	Chats    ChatsConfig `json:"chats,omitzero"`
 	Omnidesk struct {
 		StatusWrite struct {
 			Method string `json:"method,omitempty"`
@@ -118,7 +120,11 @@ func ParseFile(data []byte) (FileConfig, error) {
 	if fc.BudgetShare < 0 || fc.BudgetShare > 1 {
 		return fc, fmt.Errorf("budget_share %v must be between 0 and 1", fc.BudgetShare)
 	}
-	return fc.withDefaults(), nil
+	fc = fc.withDefaults()
+	if err := fc.Chats.check(); err != nil {
+		return fc, fmt.Errorf("chats: %w", err)
+	}
+	return fc, nil
 }
 
 func parseID(s string) (int64, error) {
@@ -143,6 +149,7 @@ func (fc FileConfig) withDefaults() FileConfig {
 	def(&fc.OperatorRefresh, 10*time.Minute)
 	def(&fc.MaxLease, 10*time.Minute)
 	def(&fc.GraceAllowance, 10*time.Minute)
+	fc.Chats = fc.Chats.withDefaults()
 	return fc
 }
 
@@ -164,4 +171,100 @@ func (fc FileConfig) links() map[int64]string {
 		out[id] = v
 	}
 	return out
+}
+
+// ChatsConfig is the "chats" section: how the hub watches Chaport for chats a
+// bot hands over to a human. The event type strings are config because the
+// real ones are unconfirmed (docs/external-apis.md §1.8); the defaults are the
+// best guesses the sandbox also uses.
+//
+//	"chats": {"enabled": true, "poll_interval": "10s", "visitors_per_poll": 20,
+//	  "bot_event_types": ["bot-message"], "handover_event_types": ["operator-joined"],
+//	  "operator_event_types": ["operator-message"], "visitor_event_types": ["visitor-message"],
+//	  "max_pushes_per_poll": 40, "state_file": ""}
+type ChatsConfig struct {
+	// Enabled turns the watcher off with false (default true).
+	Enabled *bool `json:"enabled,omitempty"`
+	// PollInterval is the pause between polls (default 10s, at least 1s).
+	PollInterval Duration `json:"poll_interval,omitempty"`
+	// VisitorsPerPoll is how many visitors, newest chat first, each poll
+	// looks at, following links.next past page 1 when needed (default 20,
+	// at most 1000). Chats further down are not watched.
+	VisitorsPerPoll int `json:"visitors_per_poll,omitempty"`
+	// The event types of each kind; types in no list are ignored and logged
+	// once. Hand-over types are operator assignments (params.operatorId).
+	BotEventTypes      []string `json:"bot_event_types,omitempty"`
+	HandoverEventTypes []string `json:"handover_event_types,omitempty"`
+	OperatorEventTypes []string `json:"operator_event_types,omitempty"`
+	VisitorEventTypes  []string `json:"visitor_event_types,omitempty"`
+	// MaxPushesPerPoll caps the chat messages one agent gets per poll
+	// (default 40, at most 50), below the feed's send queue of 64 frames, so
+	// that a flood of hand-overs never disconnects an agent as too slow.
+	MaxPushesPerPoll int `json:"max_pushes_per_poll,omitempty"`
+	// StateFile keeps what was announced across restarts; "" keeps it in
+	// memory only.
+	StateFile string `json:"state_file,omitempty"`
+}
+
+// maxVisitorsPerPoll keeps every watched chat well inside the remembered
+// set (maxRememberedChats), so that none is forgotten and re-announced.
+const maxVisitorsPerPoll = 1000
+
+func (c ChatsConfig) withDefaults() ChatsConfig {
+	if c.Enabled == nil {
+		on := true
+		c.Enabled = &on
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = Duration(10 * time.Second)
+	}
+	if c.VisitorsPerPoll == 0 {
+		c.VisitorsPerPoll = 20
+	}
+	if c.MaxPushesPerPoll == 0 {
+		c.MaxPushesPerPoll = 40
+	}
+	def := func(l *[]string, v string) {
+		if len(*l) == 0 {
+			*l = []string{v}
+		}
+	}
+	def(&c.BotEventTypes, "bot-message")
+	def(&c.HandoverEventTypes, "operator-joined")
+	def(&c.OperatorEventTypes, "operator-message")
+	def(&c.VisitorEventTypes, "visitor-message")
+	return c
+}
+
+func (c ChatsConfig) enabled() bool { return c.Enabled == nil || *c.Enabled }
+
+// check validates a defaulted section; a type in two lists would make its
+// meaning depend on the order of the checks.
+func (c ChatsConfig) check() error {
+	if time.Duration(c.PollInterval) < time.Second {
+		return fmt.Errorf("poll_interval %v is under 1s", time.Duration(c.PollInterval))
+	}
+	if c.VisitorsPerPoll < 1 || c.VisitorsPerPoll > maxVisitorsPerPoll {
+		return fmt.Errorf("visitors_per_poll %d must be between 1 and %d", c.VisitorsPerPoll, maxVisitorsPerPoll)
+	}
+	if c.MaxPushesPerPoll < 1 || c.MaxPushesPerPoll > 50 {
+		return fmt.Errorf("max_pushes_per_poll %d must be between 1 and 50", c.MaxPushesPerPoll)
+	}
+	seen := map[string]string{}
+	for _, l := range []struct {
+		key   string
+		types []string
+	}{{"bot_event_types", c.BotEventTypes}, {"handover_event_types", c.HandoverEventTypes},
+		{"operator_event_types", c.OperatorEventTypes}, {"visitor_event_types", c.VisitorEventTypes}} {
+		for _, t := range l.types {
+			if t == "" {
+				return fmt.Errorf("%s has an empty type", l.key)
+			}
+			if other, dup := seen[t]; dup {
+				return fmt.Errorf("event type %q is in both %s and %s", t, other, l.key)
+			}
+			seen[t] = l.key
+		}
+	}
+	return nil
 }

@@ -262,3 +262,31 @@ func (d *directory) sessionsOf(staffID int64) []*session {
 	}
 	return out
 }
+
+// sessionsOfOperator lists the connected agents of every staff member linked
+// to the Chaport operator (the reverse of operatorFor).
+func (d *directory) sessionsOfOperator(operatorID string) []*session {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []*session
+	for staffID := range d.subs {
+		if op, ok := d.operatorLocked(staffID); ok && op.ID == operatorID {
+			out = append(out, d.sessionsOf(staffID)...)
+		}
+	}
+	return out
+}
+
+// sessionsWithChatAccess lists the connected agents whose staff member's
+// current status gives access to chats.
+func (d *directory) sessionsWithChatAccess() []*session {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []*session
+	for staffID := range d.subs {
+		if e, ok := d.staff[staffID]; ok && d.catalogue.ChatAccess(e.statusID) {
+			out = append(out, d.sessionsOf(staffID)...)
+		}
+	}
+	return out
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/omnitray/omnitray/sync/chaport"
@@ -39,6 +40,8 @@ type Hub struct {
 	// websocket connections outlive their HTTP server otherwise.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// chatHook, when set (tests only), sees each chat poll's outcome.
+	chatHook func(chatPollStats)
 }
 
 // New checks the configuration and builds a hub; Run starts its pollers.
@@ -80,6 +83,13 @@ func (h *Hub) Handler() http.Handler {
 // Run polls Omnidesk and Chaport until ctx ends.
 func (h *Hub) Run(ctx context.Context) error {
 	defer h.cancel()
+	// Run waits for the chat watcher so that its last state file write is
+	// done before a restarted hub reads the file.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if h.cfg.File.Chats.enabled() {
+		wg.Go(func() { h.chatLoop(ctx) })
+	}
 	go h.operatorLoop(ctx)
 	h.staffLoop(ctx)
 	return nil

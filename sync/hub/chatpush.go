@@ -1,0 +1,98 @@
+package hub
+
+import (
+	"cmp"
+
+	"github.com/omnitray/omnitray/sync/chaport"
+	"github.com/omnitray/omnitray/sync/feed"
+)
+
+// process applies the chat's new events and pushes what they call for.
+func (w *chatWatcher) process(v chaport.Visitor, chat chaport.Chat, budget map[*session]int, st *chatPollStats) {
+	rec := w.state.record(chat.ID, v.ID)
+	before := *rec
+	acts := w.kinds.advance(rec, chat.Events, resumeAt(rec, chat.Events), w.noteUnknown)
+	if *rec != before {
+		w.state.dirty = true
+	}
+	for _, a := range acts {
+		ev := chat.Events[a.at]
+		if a.kind == feed.ChatHandover {
+			st.Announced++
+		}
+		now := w.h.clock.Now()
+		if !ev.At.IsZero() && now.Sub(ev.At) > staleHandover {
+			st.Stale++
+			continue
+		}
+		msg := feed.ChatEvent{Kind: a.kind, ChatID: chat.ID, VisitorID: v.ID,
+			VisitorName: cutText(cmp.Or(v.Name, v.Email), maxNameRunes),
+			OperatorID:  a.operatorID, At: cmp.Or(ev.At, now)}
+		if a.kind == feed.ChatHandover {
+			msg.Transcript, msg.BotName = w.kinds.transcript(chat.Events, a.at)
+		}
+		w.h.log.Debug("chat message", "kind", a.kind, "chat", chat.ID, "operator", a.operatorID)
+		w.send(w.audience(rec.HandoverOperator), msg, budget, st)
+	}
+}
+
+// audience is the agents of the staff linked to the operator; for no
+// operator, or one whose staff is not connected, every agent whose status
+// gives chat access.
+func (w *chatWatcher) audience(operatorID string) []*session {
+	if operatorID != "" {
+		if to := w.h.dir.sessionsOfOperator(operatorID); len(to) > 0 {
+			return to
+		}
+	}
+	return w.h.dir.sessionsWithChatAccess()
+}
+
+// send queues msg to each agent still under its per-poll cap.
+func (w *chatWatcher) send(to []*session, msg feed.ChatEvent, budget map[*session]int, st *chatPollStats) {
+	if len(to) == 0 {
+		return
+	}
+	env, err := w.envelope(msg)
+	if err != nil {
+		w.h.log.Error("encoding a chat message", "chat", msg.ChatID, "err", err)
+		return
+	}
+	for _, s := range to {
+		if budget[s] >= w.cfg.MaxPushesPerPoll {
+			st.Suppressed++
+			continue
+		}
+		budget[s]++
+		s.send(env)
+		st.Pushed++
+	}
+}
+
+// envelope encodes msg, dropping the oldest transcript lines if it would not
+// fit an agent's frame limit (JSON escaping can make text six times longer).
+func (w *chatWatcher) envelope(msg feed.ChatEvent) (feed.Envelope, error) {
+	limit := cmp.Or(w.h.cfg.Feed.MaxFrameBytes, feed.DefaultMaxFrameBytes) - 1024
+	for {
+		env, err := feed.NewEnvelope(feed.TypeChat, "", msg)
+		if err != nil || int64(len(env.Data)) <= limit || len(msg.Transcript) == 0 {
+			return env, err
+		}
+		msg.Transcript = msg.Transcript[1:]
+	}
+}
+
+// noteUnknown logs each unknown event type once, up to maxUnknownTypes.
+func (w *chatWatcher) noteUnknown(typ string) {
+	typ = cutText(typ, 100)
+	if w.unknown[typ] || len(w.unknown) > maxUnknownTypes {
+		return
+	}
+	w.unknown[typ] = true
+	if len(w.unknown) > maxUnknownTypes {
+		w.h.log.Warn("more unknown Chaport event types; no longer logging them")
+		return
+	}
+	w.h.log.Warn("ignoring an unknown Chaport event type", "type", typ,
+		"hint", "list it in chats.*_event_types if it matters")
+}

@@ -1,0 +1,7 @@
+package hub
+
+// ChatPollStats is one chat poll's outcome, for the external tests.
+type ChatPollStats = chatPollStats
+
+// SetChatHook makes h report each chat poll to f; call it before Run.
+func SetChatHook(h *Hub, f func(ChatPollStats)) { h.chatHook = f }
