@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -99,9 +100,11 @@ func serve(ctx context.Context, args []string) error {
 	insecure := fs.Bool("insecure", false, "allow plain http beyond loopback")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file, to serve https/wss")
 	tlsKey := fs.String("tls-key", "", "TLS key file")
+	stateFile := fs.String("state-file", "", "where the chat watcher remembers announced chats (default: in the user config dir)")
 	verbose := fs.Bool("verbose", false, "log debug detail")
 	for name, env := range map[string]string{"listen": "OMNITRAY_HUB_LISTEN", "omnidesk-url": "OMNIDESK_URL",
-		"omnidesk-email": "OMNIDESK_EMAIL", "chaport-url": "CHAPORT_URL", "config": "OMNITRAY_HUB_CONFIG"} {
+		"omnidesk-email": "OMNIDESK_EMAIL", "chaport-url": "CHAPORT_URL", "config": "OMNITRAY_HUB_CONFIG",
+		"state-file": "OMNITRAY_HUB_STATE"} {
 		fs.Env(name, env)
 	}
 	if err := fs.Parse(args); err != nil {
@@ -140,6 +143,16 @@ func serve(ctx context.Context, args []string) error {
 	fc, err := hub.LoadFile(*config)
 	if err != nil {
 		return cli.Usagef("%v", err)
+	}
+	// A restarted hub must not announce the same hand-overs again, so the
+	// chat state is kept on disk unless the config names a place already.
+	switch {
+	case *stateFile != "":
+		fc.Chats.StateFile = *stateFile
+	case fc.Chats.StateFile == "":
+		if dir, err := os.UserConfigDir(); err == nil {
+			fc.Chats.StateFile = filepath.Join(dir, "omnitray-hub", "chat-state.json")
+		}
 	}
 	level := slog.LevelInfo
 	if *verbose {

@@ -107,7 +107,7 @@ func startDemoHub(ctx context.Context, sb *sandbox.Sandbox, log *slog.Logger) (s
 	if err != nil {
 		return "", err
 	}
-	fc, err := hub.ParseFile([]byte(fmt.Sprintf(`{"chat_access": {"%d": true}, "min_poll_interval": "1s"}`,
+	fc, err := hub.ParseFile([]byte(fmt.Sprintf(`{"chat_access": {"%d": true}, "min_poll_interval": "1s", "chats": {"poll_interval": "2s"}}`,
 		sandbox.StatusChatDuty)))
 	if err != nil {
 		return "", err

@@ -29,7 +29,7 @@ const (
 // min_poll_interval raises that to 1 s.
 const pollInterval = time.Second
 
-const hubConfig = `{"min_poll_interval":"1s","chat_access":{"130001":true}}`
+const hubConfig = `{"min_poll_interval":"1s","chat_access":{"130001":true},"chats":{"poll_interval":"1s"}}`
 
 // with returns a copy of env with more variables, so that tests can derive
 // several process environments from one base without aliasing.
