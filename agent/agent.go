@@ -31,6 +31,11 @@ type Config struct {
 	// ChatURL is the template of a chat's web address ("{visitor_id}",
 	// "{chat_id}"); default DefaultChatURL.
 	ChatURL string
+	// DriftCheck is how often the operator is read back (default
+	// DefaultDriftCheck; negative: never); DriftPolicy is DriftReconcile
+	// (default) or DriftReport.
+	DriftCheck  time.Duration
+	DriftPolicy string
 	// Feed overrides feed client options (tests shorten the backoff).
 	Feed feed.ClientOptions
 }
@@ -61,6 +66,16 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
+	}
+	if cfg.DriftCheck == 0 {
+		cfg.DriftCheck = DefaultDriftCheck
+	}
+	switch cfg.DriftPolicy {
+	case "":
+		cfg.DriftPolicy = DriftReconcile
+	case DriftReconcile, DriftReport:
+	default:
+		return nil, fmt.Errorf("drift policy %q: want %s or %s", cfg.DriftPolicy, DriftReconcile, DriftReport)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -175,6 +190,8 @@ func (a *Agent) Run(ctx context.Context) error {
 			l.timer = nil
 		case res := <-l.writeDone:
 			l.onWrite(res)
+		case res := <-l.readDone:
+			l.onRead(res)
 		case f := <-a.cmds:
 			f(l)
 		}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +21,9 @@ type fakeHub struct {
 	srv    *httptest.Server
 	writes chan feed.SetChaport
 	refuse func(feed.SetChaport) *feed.RemoteError
+	// realStatus, when set, is what read_operator reports (drift tests).
+	realStatus atomic.Value
+	reads      atomic.Int32
 
 	mu     sync.Mutex
 	conn   *feed.ServerConn
@@ -59,6 +63,11 @@ func (h *fakeHub) serve(w http.ResponseWriter, r *http.Request) {
 			switch req.Type {
 			case feed.TypeSetChaport:
 				sc, _ = feed.DecodeData[feed.SetChaport](req)
+			case feed.TypeReadOperator:
+				h.reads.Add(1)
+				real, _ := h.realStatus.Load().(string)
+				_ = conn.Reply(req, feed.ChaportState{RealStatus: real, LastStatus: real})
+				continue
 			case feed.TypeExtendOnline:
 				ext, _ := feed.DecodeData[feed.ExtendOnline](req)
 				sc = feed.SetChaport{Status: "extend", TTLSeconds: ext.TTLSeconds}
@@ -130,11 +139,19 @@ type harness struct {
 	st    <-chan State
 }
 
-func startAgent(t *testing.T, status int64) *harness {
+func startAgent(t *testing.T, status int64) *harness { return startAgentWith(t, status, nil) }
+
+// startAgentWith starts an agent against a fake hub on a fake clock; tweak,
+// if set, changes its config first.
+func startAgentWith(t *testing.T, status int64, tweak func(*Config)) *harness {
 	h := newFakeHub(t, status)
 	fc := clock.NewFake(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
-	a, err := New(Config{HubURL: h.srv.URL, Token: "tok", Clock: fc,
-		Feed: feed.ClientOptions{MinBackoff: time.Second, MaxBackoff: time.Second}})
+	cfg := Config{HubURL: h.srv.URL, Token: "tok", Clock: fc,
+		Feed: feed.ClientOptions{MinBackoff: time.Second, MaxBackoff: time.Second}}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	a, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,10 @@ type loop struct {
 	failures  int
 	writing   bool
 	writeDone chan writeResult
+	reading   bool // a read-back of the operator is under way
+	readDone  chan readResult
+	lastRead  time.Time
+	drift     string // what the last read-back found wrong, if anything
 	lastErr   string
 
 	timer   clock.Timer
@@ -47,7 +51,7 @@ type loop struct {
 }
 
 func newLoop(a *Agent) *loop {
-	return &loop{a: a, connection: Connecting, writeDone: make(chan writeResult, 1)}
+	return &loop{a: a, connection: Connecting, writeDone: make(chan writeResult, 1), readDone: make(chan readResult, 1)}
 }
 
 func (l *loop) timerC() <-chan time.Time {
@@ -135,6 +139,9 @@ func (l *loop) onWrite(res writeResult) {
 		return
 	}
 	l.failures, l.lastErr = 0, ""
+	if l.lastRead.IsZero() {
+		l.lastRead = l.a.clock.Now() // the first read-back is a check period after the first write
+	}
 	was := l.lease.Status
 	granted := l.a.cfg.Lease
 	if res.state.TTLSeconds > 0 {
@@ -164,7 +171,14 @@ func (l *loop) reconcile(ctx context.Context) {
 		l.writing = true
 		go l.a.write(ctx, st.Write, st.Extend, l.a.cfg.Lease, l.writeDone)
 	}
-	l.arm(st.Wake, now)
+	wake := st.Wake
+	if due, next := l.driftDue(now); due {
+		l.reading = true
+		go l.a.read(ctx, l.readDone)
+	} else if !next.IsZero() && (wake.IsZero() || next.Before(wake)) {
+		wake = next
+	}
+	l.arm(wake, now)
 	l.logTransition(d, now)
 	l.publishDecision(d, now)
 	if !l.writing {
@@ -221,6 +235,10 @@ func (l *loop) publishDecision(d rules.Decision, now time.Time) {
 		s.StayOnlineUntil = l.stayOnlineUntil
 	}
 	s.RecentChats = l.recent
+	if l.drift != "" {
+		s.Drift = l.drift
+		s.Reason += " · " + l.drift
+	}
 	// UpdatedAt changes on every call; compare without it so watchers only
 	// wake for real changes.
 	cmp := s

@@ -41,6 +41,8 @@ type State struct {
 	Paused          bool      `json:"paused,omitempty"`
 	StayOnlineUntil time.Time `json:"stay_online_until,omitzero"`
 	LastError       string    `json:"last_error,omitempty"`
+	// Drift says Chaport showed another status than the one written.
+	Drift string `json:"drift,omitempty"`
 	// RecentChats are the latest bot hand-overs, newest first.
 	RecentChats []RecentChat `json:"recent_chats,omitempty"`
 	UpdatedAt   time.Time    `json:"updated_at"`

@@ -29,6 +29,8 @@ type agentFlags struct {
 	verbose  *bool
 	chatURL  *string
 	reminder *time.Duration
+	drift    *time.Duration
+	onDrift  *string
 }
 
 func newAgentFlags(name, usage string) *agentFlags {
@@ -44,6 +46,10 @@ func newAgentFlags(name, usage string) *agentFlags {
 			"web address of a chat, with {visitor_id} and {chat_id}, for \"Open chat\""),
 		reminder: fs.Duration("chat-reminder", 2*time.Minute,
 			"remind about a handed-over chat nobody answered after this long"),
+		drift: fs.Duration("drift-check", agent.DefaultDriftCheck,
+			"read the operator back from Chaport this often (0: never)"),
+		onDrift: fs.String("on-drift", agent.DriftReconcile,
+			"when Chaport shows another status than written: reconcile (set it again) or report"),
 	}
 	fs.Env("hub", "OMNITRAY_HUB_URL")
 	fs.Env("grace", "OMNITRAY_GRACE")
@@ -80,6 +86,12 @@ func (f *agentFlags) parse(args []string) error {
 	}
 	if *f.grace < time.Second || *f.lease < time.Second {
 		return cli.Usagef("--grace and --lease must be at least 1s")
+	}
+	if *f.onDrift != agent.DriftReconcile && *f.onDrift != agent.DriftReport {
+		return cli.Usagef("--on-drift must be reconcile or report")
+	}
+	if *f.drift != 0 && *f.drift < time.Second {
+		return cli.Usagef("--drift-check must be 0 or at least 1s")
 	}
 	if *f.reminder < time.Second {
 		return cli.Usagef("--chat-reminder must be at least 1s")
@@ -170,7 +182,8 @@ func runAgent(ctx context.Context, args []string) error {
 	var a *agent.Agent
 	if token != "" && *f.hub != "" {
 		a, err = agent.New(agent.Config{HubURL: *f.hub, Token: token, Insecure: *f.insecure,
-			Grace: *f.grace, Lease: *f.lease, Logger: log, ChatURL: *f.chatURL})
+			Grace: *f.grace, Lease: *f.lease, Logger: log, ChatURL: *f.chatURL,
+			DriftCheck: driftCheck(*f.drift), DriftPolicy: *f.onDrift})
 		if err != nil {
 			return cli.Usagef("%v", err)
 		}
@@ -213,4 +226,12 @@ func runStatus(ctx context.Context, args []string) error {
 	}
 	fmt.Print(st.Format(time.Now()))
 	return nil
+}
+
+// driftCheck maps the flag's 0 ("never") to the agent's negative.
+func driftCheck(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
