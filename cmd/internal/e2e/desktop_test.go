@@ -240,4 +240,12 @@ func TestDesktopKeyringSignIn(t *testing.T) {
 			t.Fatal("the token appeared in the agent's output")
 		}
 	}
+	// Nothing the agent or login wrote holds the token: config, runtime dir.
+	var dirs []string
+	for _, kv := range env {
+		if k, v, _ := strings.Cut(kv, "="); k == "XDG_CONFIG_HOME" || k == "XDG_RUNTIME_DIR" {
+			dirs = append(dirs, v)
+		}
+	}
+	assertNoTokenInFiles(t, token, dirs...)
 }
