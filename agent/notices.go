@@ -116,3 +116,40 @@ func SignInNeeded(ctx context.Context, n notify.Notifier, why string, log *slog.
 		log.Debug("notification not shown", "err", err)
 	}
 }
+
+// routedNotifier is a Notifier whose action stream carries only the
+// topics routed to it.
+type routedNotifier struct {
+	notify.Notifier
+	actions chan notify.ActionEvent
+}
+
+func (r routedNotifier) Actions() <-chan notify.ActionEvent { return r.actions }
+
+// SplitNotifier lets RunNotices and RunChatNotices share one notifier: a
+// notifier has one action stream, and two readers would steal each other's
+// clicks. It returns one view for status notices and one for chat notices,
+// each receiving the actions of its own topics.
+func SplitNotifier(ctx context.Context, n notify.Notifier) (status, chats notify.Notifier) {
+	s := routedNotifier{n, make(chan notify.ActionEvent, 16)}
+	c := routedNotifier{n, make(chan notify.ActionEvent, 16)}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev := <-n.Actions():
+				to := s.actions
+				if ev.Topic == TopicHandover || ev.Topic == TopicReminder {
+					to = c.actions
+				}
+				select {
+				case to <- ev:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return s, c
+}

@@ -93,3 +93,25 @@ func TestConnectionNoticesAreCoalesced(t *testing.T) {
 		t.Fatalf("lost notice: %+v", sent[0])
 	}
 }
+
+func TestSplitNotifierRoutesActionsByTopic(t *testing.T) {
+	f := notify.NewFake()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	status, chats := SplitNotifier(ctx, f)
+	f.Trigger(TopicOfflineSoon, ActionStayOnline)
+	f.Trigger(TopicHandover, ActionOpenChat)
+	for _, tc := range []struct {
+		n     notify.Notifier
+		topic string
+	}{{status, TopicOfflineSoon}, {chats, TopicHandover}} {
+		select {
+		case ev := <-tc.n.Actions():
+			if ev.Topic != tc.topic {
+				t.Fatalf("got %+v, want topic %s", ev, tc.topic)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no action for %s", tc.topic)
+		}
+	}
+}

@@ -61,8 +61,9 @@ func runTray(ctx context.Context, r trayRun) error {
 				agent.SignInNeeded(ctx, n, "The hub refused the stored token.", log)
 			}
 		}()
-		go a.RunNotices(ctx, n)
-		go a.RunChatNotices(ctx, n, agent.ChatNoticeOptions{Reminder: r.reminder, OpenURL: openURL})
+		statusN, chatN := agent.SplitNotifier(ctx, n)
+		go a.RunNotices(ctx, statusN)
+		go a.RunChatNotices(ctx, chatN, agent.ChatNoticeOptions{Reminder: r.reminder, OpenURL: openURL})
 		go watchPresence(ctx, a, log)
 		log.Info("agent started", "hub", r.hub)
 	} else {
