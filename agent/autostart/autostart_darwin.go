@@ -4,7 +4,6 @@ package autostart
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -61,36 +60,6 @@ func (e *Entry) read() (state, error) {
 	return state{exists: true, enabled: !disabled, argv: argv}, nil
 }
 
-func (e *Entry) write() error {
-	path, err := e.path()
-	if err != nil {
-		return err
-	}
-	data, err := plistFile(e.label(), e.argv)
-	if err != nil {
-		return err
-	}
-	if filepath.Dir(path) == initDir {
-		if err := e.app().Enable(); err != nil {
-			return fmt.Errorf("go-autostart: %w", err)
-		}
-	}
-	// Replace go-autostart's plist: its template does not XML-escape.
-	return writeFileAtomic(path, data)
-}
-
-func (e *Entry) remove() error {
-	path, err := e.path()
-	if err != nil {
-		return err
-	}
-	if filepath.Dir(path) == initDir {
-		if err := e.app().Disable(); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("go-autostart: %w", err)
-		}
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
-}
+// render is the plist for this entry; go-autostart's template does not
+// XML-escape, so its file is replaced by this one.
+func (e *Entry) render() ([]byte, error) { return plistFile(e.label(), e.argv) }

@@ -4,7 +4,6 @@ package autostart
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -60,39 +59,7 @@ func (e *Entry) read() (state, error) {
 	return st, nil
 }
 
-func (e *Entry) write() error {
-	path, err := e.path()
-	if err != nil {
-		return err
-	}
-	// Render first: bad input must not leave go-autostart's file behind.
-	data, err := desktopFile(e.displayName, e.Comment, e.argv)
-	if err != nil {
-		return err
-	}
-	if filepath.Dir(path) == initDir {
-		if err := e.app().Enable(); err != nil {
-			return fmt.Errorf("go-autostart: %w", err)
-		}
-	}
-	// Replace go-autostart's file: its strconv.Quote is not the Desktop Entry
-	// quoting (`%` undoubled, `$` and "`" unescaped) and it omits
-	// Terminal=false and Comment.
-	return writeFileAtomic(path, data)
-}
-
-func (e *Entry) remove() error {
-	path, err := e.path()
-	if err != nil {
-		return err
-	}
-	if filepath.Dir(path) == initDir {
-		if err := e.app().Disable(); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("go-autostart: %w", err)
-		}
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
-}
+// render is the .desktop file for this entry. go-autostart's own file is
+// replaced by it: its strconv.Quote is not the Desktop Entry quoting (`%`
+// undoubled, `$` and "`" unescaped) and it omits Terminal=false and Comment.
+func (e *Entry) render() ([]byte, error) { return desktopFile(e.displayName, e.Comment, e.argv) }
