@@ -8,12 +8,8 @@ package notify
 // by desktop_test.go.
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -21,52 +17,18 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/omnitray/omnitray/agent/testdesktop"
 )
 
-const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir=DIR</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`
-
-// privateBus starts a dbus-daemon with no service directories (so nothing
-// is activatable) and points DBUS_SESSION_BUS_ADDRESS at it.
+// privateBus points DBUS_SESSION_BUS_ADDRESS at a bus of the test's own.
 func privateBus(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a dbus-daemon")
 	}
-	bin, err := exec.LookPath("dbus-daemon")
-	if err != nil {
-		t.Skip("no dbus-daemon binary")
-	}
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "bus.conf")
-	if err := os.WriteFile(conf, []byte(strings.Replace(busConfig, "DIR", dir, 1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--config-file="+conf, "--nofork", "--print-address=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	addr, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("read bus address: %v", err)
-	}
-	t.Setenv("DBUS_SESSION_BUS_ADDRESS", strings.TrimSpace(addr))
+	addr, _ := testdesktop.PrivateBus(t)
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
 }
 
 func dial(t *testing.T) *dbus.Conn {

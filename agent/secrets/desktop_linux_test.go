@@ -1,7 +1,6 @@
 package secrets
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -153,46 +152,9 @@ func runChild(t *testing.T, addr string) {
 	t.Logf("child:\n%s", out)
 }
 
-// startPrivateBus starts a dbus-daemon that activates nothing, so a locked
-// keyring cannot pop up a prompter, and returns its address and a directory.
-func startPrivateBus(t *testing.T) (addr, dir string) {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "omnitray-bus-") // short: a socket path has ~100 bytes
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	conf := filepath.Join(dir, "bus.conf")
-	err = os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=`+filepath.Join(dir, "bus")+`</listen>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`), 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--print-address=1")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting dbus-daemon: %v", err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("reading the bus address: %v", err)
-	}
-	return strings.TrimSpace(line), dir
-}
+// startPrivateBus gives the test a bus of its own that activates nothing,
+// so a locked keyring cannot pop up a prompter.
+func startPrivateBus(t *testing.T) (addr, dir string) { return testdesktop.PrivateBus(t) }
 
 // startPrivateKeyring starts gnome-keyring-daemon on the bus at addr with a
 // fresh login collection, unlocked with keyringPassword().

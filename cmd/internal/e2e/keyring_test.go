@@ -41,20 +41,7 @@ func TestHelperOwnName(t *testing.T) {
 func TestDesktopKeyringThatNeverAnswers(t *testing.T) {
 	testdesktop.Need(t)
 	needBinaries(t)
-	daemon := exec.Command("dbus-daemon", "--session", "--nofork", "--print-address=1")
-	out, err := daemon.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := daemon.Start(); err != nil {
-		t.Fatalf("starting a private bus: %v", err)
-	}
-	t.Cleanup(func() { _ = daemon.Process.Kill(); _ = daemon.Wait() })
-	addr, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr = strings.TrimSpace(addr)
+	addr, _ := testdesktop.PrivateBus(t)
 
 	owner := exec.Command(os.Args[0], "-test.run=^TestHelperOwnName$")
 	owner.Env = append(os.Environ(), helperEnv+"=org.freedesktop.secrets", "DBUS_SESSION_BUS_ADDRESS="+addr)
