@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"time"
@@ -101,7 +102,7 @@ func ParseFile(data []byte) (FileConfig, error) {
 	if err := dec.Decode(&fc); err != nil {
 		return fc, fmt.Errorf("parsing: %w", err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return fc, fmt.Errorf("parsing: trailing data after the JSON object")
 	}
 	for k := range fc.Links {
@@ -127,10 +128,12 @@ func ParseFile(data []byte) (FileConfig, error) {
 	return fc, nil
 }
 
+// parseID reads an id key. Only the plain decimal form is accepted: "01"
+// or "+1" would name the same id as "1" and make two entries disagree.
 func parseID(s string) (int64, error) {
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("not a positive integer")
+	if err != nil || n <= 0 || strconv.FormatInt(n, 10) != s {
+		return 0, fmt.Errorf("not a positive integer in plain decimal")
 	}
 	return n, nil
 }

@@ -55,11 +55,13 @@ type statusChange struct {
 	to      []*session
 }
 
-// updateStaff stores a poll's result and returns the changes to push.
-func (d *directory) updateStaff(list []omnidesk.Staff, now time.Time) []statusChange {
+// updateStaff stores one page of a poll and returns the changes to push;
+// complete marks the poll's last page, after which agents may connect
+// (before it, a staff member on a later page would look unknown).
+func (d *directory) updateStaff(list []omnidesk.Staff, now time.Time, complete bool) []statusChange {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.ready = true
+	d.ready = d.ready || complete
 	var out []statusChange
 	for _, s := range list {
 		old, known := d.staff[s.ID]

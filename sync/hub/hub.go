@@ -161,8 +161,10 @@ func (h *Hub) refreshCatalogue(ctx context.Context) error {
 }
 
 // pollStaff reads every page of the staff list, each page one paced call.
+// Changes are pushed page by page, as soon as a page is read: with
+// thousands of staff a change need not wait for the rest of the poll.
 func (h *Hub) pollStaff(ctx context.Context) error {
-	var all []omnidesk.Staff
+	seen := 0
 	for page := 1; page <= 500; page++ {
 		var p omnidesk.StaffPage
 		err := h.omnideskCall(ctx, 1, func(ctx context.Context) (err error) {
@@ -172,14 +174,15 @@ func (h *Hub) pollStaff(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("polling staff page %d: %w", page, err)
 		}
-		all = append(all, p.Staff...)
-		if len(p.Staff) < 100 || len(all) >= p.TotalCount {
+		seen += len(p.Staff)
+		last := len(p.Staff) < 100 || seen >= p.TotalCount
+		for _, ch := range h.dir.updateStaff(p.Staff, h.clock.Now(), last) {
+			h.log.Debug("Omnidesk status changed", "staff", ch.staffID, "status", ch.change.StatusID, "agents", len(ch.to))
+			h.push(ch.to, feed.TypeStatus, ch.change)
+		}
+		if last {
 			break
 		}
-	}
-	for _, ch := range h.dir.updateStaff(all, h.clock.Now()) {
-		h.log.Debug("Omnidesk status changed", "staff", ch.staffID, "status", ch.change.StatusID, "agents", len(ch.to))
-		h.push(ch.to, feed.TypeStatus, ch.change)
 	}
 	return nil
 }

@@ -74,13 +74,18 @@ func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
 		_ = conn.Close()
 		return
 	}
-	defer h.dir.unsubscribe(staffID, s)
 	h.log.Info("agent connected", "staff", staffID, "remote", r.RemoteAddr)
-	ctx, cancel := context.WithCancel(h.ctx)
-	defer cancel()
-	go s.handleRequests(ctx)
-	err = conn.Serve(ctx)
-	h.log.Info("agent disconnected", "staff", staffID, "reason", err)
+	// The session outlives this handler: returning lets net/http free the
+	// request and its buffers, which a hub holding thousands of agents
+	// would otherwise keep for every one of them.
+	go func() {
+		defer h.dir.unsubscribe(staffID, s)
+		ctx, cancel := context.WithCancel(h.ctx)
+		defer cancel()
+		go s.handleRequests(ctx)
+		err := conn.Serve(ctx)
+		h.log.Info("agent disconnected", "staff", staffID, "reason", err)
+	}()
 }
 
 func (s *session) handleRequests(ctx context.Context) {

@@ -68,6 +68,9 @@ func (t *Time) UnmarshalJSON(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("parsing omnidesk time %q: %w", s, err)
 	}
+	// time.Parse accepts fractional seconds the layout does not have;
+	// Omnidesk never sends them, and keeping them would not round-trip.
+	parsed = parsed.Truncate(time.Second)
 	t.Time = parsed
 	return nil
 }
@@ -122,6 +125,11 @@ func decodeList[T any](data []byte, wrapper, countKey string) (items []T, count 
 			i, ok := listIndex(k)
 			if !ok {
 				continue
+			}
+			// "00" or "01" would be a second entry for a position, and which
+			// one wins would depend on map order: a broken list, not data.
+			if strconv.Itoa(i) != k {
+				return nil, 0, false, fmt.Errorf("key %q: not a plain index", k)
 			}
 			entries = append(entries, indexed{i, raw})
 		}
