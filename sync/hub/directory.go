@@ -118,10 +118,31 @@ func (d *directory) feedStatuses() []feed.Status {
 	return out
 }
 
-func (d *directory) updateOperators(ops []chaport.Operator) {
+// updateOperators stores the Chaport operator list and returns a fresh
+// snapshot for every connected agent whose link it changed: an agent that
+// connected while Chaport was unreachable must learn its operator.
+func (d *directory) updateOperators(ops []chaport.Operator, omnideskURL string) map[*session]feed.Snapshot {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	before := make(map[int64]feed.Operator, len(d.subs))
+	for staffID := range d.subs {
+		before[staffID], _ = d.operatorLocked(staffID)
+	}
 	d.operators = ops
+	resend := map[*session]feed.Snapshot{}
+	for staffID, set := range d.subs {
+		if now, _ := d.operatorLocked(staffID); now == before[staffID] {
+			continue
+		}
+		snap, ok := d.snapshotLocked(staffID, omnideskURL)
+		if !ok {
+			continue
+		}
+		for s := range set {
+			resend[s] = snap
+		}
+	}
+	return resend
 }
 
 // operatorFor resolves the staff member's Chaport operator: the configured

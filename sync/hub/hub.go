@@ -214,7 +214,11 @@ func (h *Hub) operatorLoop(ctx context.Context) {
 			h.log.Warn("reading Chaport operators failed", "err", err)
 			wait, retry = retry, min(retry*2, wait)
 		} else {
-			h.dir.updateOperators(ops)
+			for s, snap := range h.dir.updateOperators(ops, h.cfg.OmnideskURL) {
+				if env, err := feed.NewEnvelope(feed.TypeSnapshot, "", snap); err == nil {
+					s.send(env)
+				}
+			}
 			retry = 5 * time.Second
 		}
 		t := h.clock.NewTimer(wait)

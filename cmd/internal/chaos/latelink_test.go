@@ -1,0 +1,91 @@
+package chaos
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/omnitray/omnitray/agent"
+	"github.com/omnitray/omnitray/sync/feed"
+	"github.com/omnitray/omnitray/sync/hub"
+	"github.com/omnitray/omnitray/sync/sandbox"
+)
+
+// TestAgentLearnsLateOperatorLink is the chaos run's finding in small: a hub
+// whose first read of the Chaport operators fails (here one injected 500)
+// links nobody until its retry 5 s later, but the agents that connect
+// meanwhile get a snapshot without an operator and keep it: the hub writes
+// their operator once the retry has linked it, yet the agent goes on saying
+// "not linked" (its state, `omnitray status`, the tray) until it reconnects.
+// The feed protocol allows a later snapshot for this ("e.g. after a
+// re-link"); the hub never sends one.
+func TestAgentLearnsLateOperatorLink(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sb := sandbox.New(sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: budgetPerMinute}})
+	if err := sb.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	// The first Chaport call is the hub's operator list: fail it once.
+	if err := sb.SetFaults("chaport", sandbox.Faults{Next: []string{sandbox.FaultServerError}}); err != nil {
+		t.Fatal(err)
+	}
+	hubs := &hubRunner{t: t, sb: sb, log: &hubLog{}}
+	if err := hubs.start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer hubs.stop()
+	<-hubs.lives[0].readyDone
+
+	tok, err := hub.Sign(hubSecret, sandbox.SeedStaffAnna, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(agent.Config{HubURL: "http://" + hubs.addr, Token: tok, Grace: time.Second,
+		Lease: leaseTTL, Logger: slog.New(slog.DiscardHandler),
+		Feed: feed.ClientOptions{MinBackoff: minBackoff, MaxBackoff: maxBackoff}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = a.Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+
+	// Anna is Offline in the seed: once the hub has linked her operator, the
+	// agent's offline write goes through.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		written := false
+		for _, c := range sb.Calls("chaport", 0) {
+			if op, ok := statusWritePath(c); ok && op == sandbox.SeedOperatorAnna && c.Status == 200 {
+				written = true
+			}
+		}
+		if written {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no Chaport write for Anna's operator within 20 s; agent state: %+v", a.State())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The hub writes her operator, so it is linked: the agent should say so
+	// (a second is plenty for a pushed snapshot).
+	time.Sleep(time.Second)
+	st := a.State()
+	if st.Connection != agent.Connected {
+		t.Fatalf("agent %s (%s)", st.Connection, st.ConnError)
+	}
+	if st.Operator == nil || st.Operator.ID != sandbox.SeedOperatorAnna {
+		t.Errorf("the hub writes operator %s for Anna, but her agent shows operator %v (\"not linked\")",
+			sandbox.SeedOperatorAnna, st.Operator)
+	}
+}
