@@ -68,6 +68,11 @@ func (t *Time) UnmarshalJSON(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("parsing omnidesk time %q: %w", s, err)
 	}
+	// Real zones lie within ±14 h; time.Parse accepts larger offsets that
+	// could not be written back.
+	if _, off := parsed.Zone(); off < -14*3600 || off > 14*3600 {
+		return fmt.Errorf("parsing omnidesk time %q: zone offset out of range", s)
+	}
 	// time.Parse accepts fractional seconds the layout does not have;
 	// Omnidesk never sends them, and keeping them would not round-trip.
 	parsed = parsed.Truncate(time.Second)
