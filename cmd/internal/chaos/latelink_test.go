@@ -12,14 +12,13 @@ import (
 	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
-// TestAgentLearnsLateOperatorLink is the chaos run's finding in small: a hub
-// whose first read of the Chaport operators fails (here one injected 500)
-// links nobody until its retry 5 s later, but the agents that connect
-// meanwhile get a snapshot without an operator and keep it: the hub writes
-// their operator once the retry has linked it, yet the agent goes on saying
-// "not linked" (its state, `omnitray status`, the tray) until it reconnects.
-// The feed protocol allows a later snapshot for this ("e.g. after a
-// re-link"); the hub never sends one.
+// TestAgentLearnsLateOperatorLink pins down, in small, a fault the chaos run
+// found: a hub whose first read of the Chaport operators fails (here one
+// injected 500) links nobody until its retry 5 s later, and the agents that
+// connect meanwhile get a snapshot without an operator. Once the retry has
+// linked them the hub writes their operators, so it must also tell the
+// agents (a fresh snapshot, as the feed protocol allows "after a re-link");
+// otherwise they go on saying "not linked" until they reconnect.
 func TestAgentLearnsLateOperatorLink(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
