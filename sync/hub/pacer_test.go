@@ -77,28 +77,3 @@ func TestPacerHonoursRetryAfter(t *testing.T) {
 		t.Fatalf("call %v after a 17s retry_after", next.Sub(first))
 	}
 }
-
-func TestPacerLetsUrgentCallsGoFirst(t *testing.T) {
-	fc := clock.NewFake(time.Unix(1000, 0))
-	p := newPacer(fc, 0.25, time.Second)
-	p.observe(240) // 1 s spacing
-	book(t, fc, p, 1)
-	ctx := context.Background()
-	order := make(chan string, 2)
-	go func() { _ = p.wait(ctx, 1, false); order <- "poll" }()
-	for fc.Pending() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	go func() { _ = p.wait(ctx, 2, true); order <- "switch" }()
-	for fc.Pending() < 2 {
-		time.Sleep(time.Millisecond)
-	}
-	fc.Advance(time.Second)
-	if first := <-order; first != "switch" {
-		t.Fatalf("%s went first", first)
-	}
-	fc.Advance(2 * time.Second)
-	if second := <-order; second != "poll" {
-		t.Fatal(second)
-	}
-}
