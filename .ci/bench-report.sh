@@ -16,8 +16,11 @@
 #      each was measured
 #
 # Commands
-#   all (default)  everything, then the report
+#   all (default)  everything, then the report; the figures are also kept in
+#                  the work dir as results.env (with BENCH_KEEP=1)
 #   go | sizes | chromium | idle   one part; prints its figures as key=value
+#   render DIR     the report again from a kept work dir (results.env and the
+#                  raw benchmark output), without measuring
 #
 # Knobs (environment)
 #   MEASURE_SECONDS      idle window (BENCH_IDLE_SECONDS from make)   [600]
@@ -598,7 +601,8 @@ EOF
 
 Fan-out run: misrouted status messages (an agent told of another employee's
 change) $(int "$(get go.fan_misrouted)"), reconnections $(int "$(get go.fan_reconnects)"); the hub's threads waited
-$(get go.fan_hub_cpu_wait_ms_s) ms per second for a CPU while it ran (time other processes had it).
+$(get go.fan_hub_cpu_wait_ms_s) ms per second for a CPU while it ran (the CPU was busy with the agents'
+process, the hub process's other threads, or anything else on the machine).
 $(misses)
 
 ## Binary sizes
@@ -629,7 +633,7 @@ start and the end of the window: VmRSS, VmHWM (peak) and Pss (smaps_rollup)
 at the end; CPU as the on-CPU time of all threads (/proc/PID/task/*/schedstat)
 over the window (the kernel's utime+stime, in 10 ms ticks: tray $(get idle.tray.cpu_ticks),
 headless $(get idle.headless.cpu_ticks)). Waking up: once a second (every $(awk -v s="$(get idle.seconds)" -v n="$(get idle.looks)" 'BEGIN {printf "%.2f", s / n}') s on
-average, the machine being busy) the script reads the context switches of all
+average) the script reads the context switches of all
 the agent's threads and notes whether the agent ran since the last look; a
 timer firing every second or faster would make that every look. The switches
 themselves ($(get idle.tray.wakeups_per_s) /s tray, $(get idle.headless.wakeups_per_s) /s headless) come in bursts: each wake-up of a Go
@@ -708,6 +712,13 @@ main() {
 		idle_inner "$2"
 		return
 		;;
+	render)
+		W=${2:-}
+		[ -f "$W/results.env" ] && [ -f "$W/go-lines.txt" ] || die "usage: bench-report.sh render WORKDIR (kept with BENCH_KEEP=1)"
+		load "$W/results.env"
+		write_report
+		return
+		;;
 	all | go | sizes | chromium | idle) ;;
 	-h | --help | help)
 		sed -n '2,/^set -euo/p' "$SELF" | sed '$d; s/^# \{0,1\}//' >&2
@@ -734,6 +745,7 @@ main() {
 		run_sizes
 		run_chromium
 		run_idle
+		dump "" >"$W/results.env"
 		write_report
 		;;
 	esac

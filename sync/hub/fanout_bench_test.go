@@ -216,7 +216,7 @@ func BenchmarkHubFanout5000(b *testing.B) {
 		b.Errorf("%d status messages reached agents of other employees", misrouted)
 	}
 	if testing.Verbose() {
-		fmt.Printf("fan-out: %d deliveries (%d with the hub's poll found) p50=%.2fms p99=%.2fms max=%.2fms; "+
+		fmt.Printf("fan-out: %d deliveries (%d with the hub's page read found) p50=%.2fms p99=%.2fms max=%.2fms; "+
 			"hub RSS %d → %d kB, heap %d → %d B, stacks %d → %d B\n",
 			len(lat), len(hubLat), pct(lat, 0.5), pct(lat, 0.99), pct(lat, 1), before.rssKB, after.rssKB,
 			before.heap, after.heap, before.stack, after.stack)
