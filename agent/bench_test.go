@@ -8,9 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/hub"
-	"github.com/omnitray/omnitray/sync/omnidesk"
 	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
@@ -27,9 +25,11 @@ func BenchmarkStatusChangeToChaportWrite(b *testing.B) {
 	if err := sb.Start(ctx); err != nil {
 		b.Fatal(err)
 	}
-	od, _ := omnidesk.New(omnidesk.Config{BaseURL: sb.OmnideskURL, Email: sandbox.DefaultOmnideskEmail, APIKey: sandbox.DefaultOmnideskAPIKey})
-	cp, _ := chaport.New(chaport.Config{BaseURL: sb.ChaportURL, Token: sandbox.DefaultChaportToken})
 	fc, _ := hub.ParseFile([]byte(`{"min_poll_interval": "1ms", "budget_share": 1}`))
+	od, cp, err := hub.Vendors(sb.Endpoints()).Clients(fc)
+	if err != nil {
+		b.Fatal(err)
+	}
 	secret := []byte("bench-secret-0123456789abcdef012")
 	h, err := hub.New(hub.Config{Omnidesk: od, Chaport: cp, Secret: secret, File: fc})
 	if err != nil {

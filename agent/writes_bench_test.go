@@ -11,10 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/clock"
 	"github.com/omnitray/omnitray/sync/hub"
-	"github.com/omnitray/omnitray/sync/omnidesk"
 	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
@@ -41,9 +39,11 @@ func BenchmarkChaportWritesPerHour(b *testing.B) {
 	if err := sb.SetStaffStatus(sandbox.SeedStaffAnna, sandbox.StatusOnline); err != nil {
 		b.Fatal(err)
 	}
-	od, _ := omnidesk.New(omnidesk.Config{BaseURL: sb.OmnideskURL, Email: sandbox.DefaultOmnideskEmail, APIKey: sandbox.DefaultOmnideskAPIKey})
-	cp, _ := chaport.New(chaport.Config{BaseURL: sb.ChaportURL, Token: sandbox.DefaultChaportToken})
 	file, err := hub.ParseFile([]byte(`{"chats": {"enabled": false}}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	od, cp, err := hub.Vendors(sb.Endpoints()).Clients(file)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -18,10 +18,8 @@ import (
 	"time"
 
 	"github.com/omnitray/omnitray/cmd/internal/cli"
-	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/hub"
-	"github.com/omnitray/omnitray/sync/omnidesk"
 )
 
 func main() {
@@ -159,33 +157,27 @@ func serve(ctx context.Context, args []string) error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(cli.NewLineHandler(os.Stderr, level))
-	return runHub(ctx, hubSetup{listen: *listen, omnideskURL: *omnideskURL, email: *email, apiKey: apiKey,
-		chaportURL: *chaportURL, chaportToken: chaportToken, secret: key, file: fc,
-		tlsCert: *tlsCert, tlsKey: *tlsKey, log: log})
+	return runHub(ctx, hubSetup{listen: *listen, secret: key, file: fc, tlsCert: *tlsCert, tlsKey: *tlsKey, log: log,
+		vendors: hub.Vendors{OmnideskURL: *omnideskURL, OmnideskEmail: *email, OmnideskAPIKey: apiKey,
+			ChaportURL: *chaportURL, ChaportToken: chaportToken}})
 }
 
 type hubSetup struct {
-	listen, omnideskURL, email, apiKey, chaportURL, chaportToken string
-	secret                                                       []byte
-	file                                                         hub.FileConfig
-	tlsCert, tlsKey                                              string
-	log                                                          *slog.Logger
+	listen          string
+	vendors         hub.Vendors
+	secret          []byte
+	file            hub.FileConfig
+	tlsCert, tlsKey string
+	log             *slog.Logger
 }
 
 func runHub(ctx context.Context, s hubSetup) error {
-	od, err := omnidesk.New(omnidesk.Config{BaseURL: s.omnideskURL, Email: s.email, APIKey: s.apiKey,
-		StatusWrite: omnidesk.StatusWrite(s.file.Omnidesk.StatusWrite)})
+	od, cp, err := s.vendors.Clients(s.file)
 	if err != nil {
-		return cli.Usagef("Omnidesk client: %v", err)
-	}
-	cp, err := chaport.New(chaport.Config{BaseURL: s.chaportURL, Token: s.chaportToken,
-		StatusField: s.file.Chaport.StatusField, TTLField: s.file.Chaport.TTLField,
-		UntilField: s.file.Chaport.UntilField, EventTimeField: s.file.Chaport.EventTimeField})
-	if err != nil {
-		return cli.Usagef("Chaport client: %v", err)
+		return cli.Usagef("%v", err)
 	}
 	h, err := hub.New(hub.Config{Omnidesk: od, Chaport: cp, Secret: s.secret, File: s.file,
-		OmnideskURL: s.omnideskURL, Logger: s.log})
+		OmnideskURL: s.vendors.OmnideskURL, Logger: s.log})
 	if err != nil {
 		return err
 	}

@@ -15,9 +15,7 @@ import (
 	"github.com/omnitray/omnitray/agent"
 	"github.com/omnitray/omnitray/agent/notify"
 	"github.com/omnitray/omnitray/cmd/internal/cli"
-	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/hub"
-	"github.com/omnitray/omnitray/sync/omnidesk"
 	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
@@ -98,17 +96,12 @@ func startDemoHub(ctx context.Context, sb *sandbox.Sandbox, log *slog.Logger) (s
 	if err := os.Setenv("OMNITRAY_HUB_SECRET", secret); err != nil {
 		return "", err
 	}
-	od, err := omnidesk.New(omnidesk.Config{BaseURL: sb.OmnideskURL, Email: sandbox.DefaultOmnideskEmail,
-		APIKey: sandbox.DefaultOmnideskAPIKey})
-	if err != nil {
-		return "", err
-	}
-	cp, err := chaport.New(chaport.Config{BaseURL: sb.ChaportURL, Token: sandbox.DefaultChaportToken})
-	if err != nil {
-		return "", err
-	}
 	fc, err := hub.ParseFile([]byte(fmt.Sprintf(`{"chat_access": {"%d": true}, "min_poll_interval": "1s", "chats": {"poll_interval": "2s"}}`,
 		sandbox.StatusChatDuty)))
+	if err != nil {
+		return "", err
+	}
+	od, cp, err := hub.Vendors(sb.Endpoints()).Clients(fc)
 	if err != nil {
 		return "", err
 	}

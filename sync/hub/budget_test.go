@@ -7,10 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/clock"
 	"github.com/omnitray/omnitray/sync/hub"
-	"github.com/omnitray/omnitray/sync/omnidesk"
 	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
@@ -31,16 +29,11 @@ func startStack(t testing.TB, clk clock.Clock, budget int, file string) *stack {
 	if err := sb.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	od, err := omnidesk.New(omnidesk.Config{BaseURL: sb.OmnideskURL, Email: sandbox.DefaultOmnideskEmail,
-		APIKey: sandbox.DefaultOmnideskAPIKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp, err := chaport.New(chaport.Config{BaseURL: sb.ChaportURL, Token: sandbox.DefaultChaportToken})
-	if err != nil {
-		t.Fatal(err)
-	}
 	fc, err := hub.ParseFile([]byte(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	od, cp, err := hub.Vendors(sb.Endpoints()).Clients(fc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,11 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/clock"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/hub"
-	"github.com/omnitray/omnitray/sync/omnidesk"
 	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
@@ -70,16 +68,11 @@ func newChatSandbox(t *testing.T, fc *clock.Fake, pageSize int) *sandbox.Sandbox
 
 func startChatHub(t *testing.T, sb *sandbox.Sandbox, fc *clock.Fake, file string) *chatStack {
 	t.Helper()
-	od, err := omnidesk.New(omnidesk.Config{BaseURL: sb.OmnideskURL, Email: sandbox.DefaultOmnideskEmail,
-		APIKey: sandbox.DefaultOmnideskAPIKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp, err := chaport.New(chaport.Config{BaseURL: sb.ChaportURL, Token: sandbox.DefaultChaportToken})
-	if err != nil {
-		t.Fatal(err)
-	}
 	fcfg, err := hub.ParseFile([]byte(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	od, cp, err := hub.Vendors(sb.Endpoints()).Clients(fcfg)
 	if err != nil {
 		t.Fatal(err)
 	}

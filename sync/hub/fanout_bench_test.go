@@ -28,10 +28,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/hub"
-	"github.com/omnitray/omnitray/sync/omnidesk"
 	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
@@ -262,16 +260,11 @@ func fanoutHub(b *testing.B, ctx context.Context, sb *sandbox.Sandbox) (string, 
 	if err := sb.Start(ctx); err != nil {
 		b.Fatal(err)
 	}
-	od, err := omnidesk.New(omnidesk.Config{BaseURL: sb.OmnideskURL, Email: sandbox.DefaultOmnideskEmail,
-		APIKey: sandbox.DefaultOmnideskAPIKey})
-	if err != nil {
-		b.Fatal(err)
-	}
-	cp, err := chaport.New(chaport.Config{BaseURL: sb.ChaportURL, Token: sandbox.DefaultChaportToken})
-	if err != nil {
-		b.Fatal(err)
-	}
 	fc, err := hub.ParseFile([]byte(fanoutConfig))
+	if err != nil {
+		b.Fatal(err)
+	}
+	od, cp, err := hub.Vendors(sb.Endpoints()).Clients(fc)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -169,3 +169,16 @@ func (c *shiftClock) advance(d time.Duration) {
 	defer c.mu.Unlock()
 	c.offset += d
 }
+
+// Endpoints are where the fakes listen and the credentials they accept, in
+// the shape of hub.Vendors (convert with hub.Vendors(sb.Endpoints())).
+type Endpoints struct {
+	OmnideskURL, OmnideskEmail, OmnideskAPIKey string
+	ChaportURL, ChaportToken                   string
+}
+
+// Endpoints returns the running sandbox's endpoints; call it after Start.
+func (s *Sandbox) Endpoints() Endpoints {
+	return Endpoints{OmnideskURL: s.OmnideskURL, OmnideskEmail: s.cfg.OmnideskEmail,
+		OmnideskAPIKey: s.cfg.OmnideskAPIKey, ChaportURL: s.ChaportURL, ChaportToken: s.cfg.ChaportToken}
+}

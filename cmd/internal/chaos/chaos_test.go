@@ -20,10 +20,8 @@ import (
 	"time"
 
 	"github.com/omnitray/omnitray/agent"
-	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/hub"
-	"github.com/omnitray/omnitray/sync/omnidesk"
 	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
@@ -818,16 +816,11 @@ func (r *hubRunner) start(addr string) error {
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}
 	r.addr = ln.Addr().String()
-	od, err := omnidesk.New(omnidesk.Config{BaseURL: r.sb.OmnideskURL, Email: sandbox.DefaultOmnideskEmail,
-		APIKey: sandbox.DefaultOmnideskAPIKey})
-	if err != nil {
-		return err
-	}
-	cp, err := chaport.New(chaport.Config{BaseURL: r.sb.ChaportURL, Token: sandbox.DefaultChaportToken})
-	if err != nil {
-		return err
-	}
 	fc, err := hub.ParseFile([]byte(hubFile))
+	if err != nil {
+		return err
+	}
+	od, cp, err := hub.Vendors(r.sb.Endpoints()).Clients(fc)
 	if err != nil {
 		return err
 	}

@@ -26,9 +26,7 @@ import (
 	"time"
 
 	"github.com/omnitray/omnitray/agent"
-	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/hub"
-	"github.com/omnitray/omnitray/sync/omnidesk"
 	"github.com/omnitray/omnitray/sync/rules"
 	"github.com/omnitray/omnitray/sync/sandbox"
 	"github.com/omnitray/omnitray/tray"
@@ -262,12 +260,13 @@ func waitState(ctx context.Context, a *agent.Agent, ok func(agent.State) bool) e
 // startHub runs a hub against the sandbox on a free loopback port, as the
 // demo does (cmd/omnitray/demo.go).
 func startHub(ctx context.Context, sb *sandbox.Sandbox, secret []byte) (string, error) {
-	od, err1 := omnidesk.New(omnidesk.Config{BaseURL: sb.OmnideskURL, Email: sandbox.DefaultOmnideskEmail,
-		APIKey: sandbox.DefaultOmnideskAPIKey})
-	cp, err2 := chaport.New(chaport.Config{BaseURL: sb.ChaportURL, Token: sandbox.DefaultChaportToken})
-	fc, err3 := hub.ParseFile(fmt.Appendf(nil, `{"chat_access": {"%d": true}, "min_poll_interval": "1s"}`,
+	fc, err := hub.ParseFile(fmt.Appendf(nil, `{"chat_access": {"%d": true}, "min_poll_interval": "1s"}`,
 		sandbox.StatusChatDuty))
-	if err := errors.Join(err1, err2, err3); err != nil {
+	if err != nil {
+		return "", err
+	}
+	od, cp, err := hub.Vendors(sb.Endpoints()).Clients(fc)
+	if err != nil {
 		return "", err
 	}
 	h, err := hub.New(hub.Config{Omnidesk: od, Chaport: cp, Secret: secret, File: fc, OmnideskURL: sb.OmnideskURL})
