@@ -24,6 +24,9 @@ type fakeHub struct {
 	// realStatus, when set, is what read_operator reports (drift tests).
 	realStatus atomic.Value
 	reads      atomic.Int32
+	// loseAnswer makes the next write land and then drops the connection
+	// before the answer, as a hub that dies mid-request does.
+	loseAnswer atomic.Bool
 
 	mu     sync.Mutex
 	conn   *feed.ServerConn
@@ -81,6 +84,10 @@ func (h *fakeHub) serve(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			h.writes <- sc
+			if h.loseAnswer.CompareAndSwap(true, false) {
+				_ = conn.Close()
+				continue
+			}
 			granted := sc.TTLSeconds
 			if sc.Status == "extend" {
 				granted = min(granted, 30) // the hub caps extensions at its grace allowance

@@ -14,6 +14,11 @@ type lease struct {
 	Expires time.Time
 	// RetryAt holds off a new write after a failed one.
 	RetryAt time.Time
+	// MaybeOnlineUntil covers an online write whose outcome is unknown: the
+	// hub may have written it and then died before answering. Until then an
+	// offline must be written even if the last confirmed status is offline,
+	// or the operator could stay online for a whole lease unseen.
+	MaybeOnlineUntil time.Time
 }
 
 // step is what the lease keeper does now: write a status (or not), and when
@@ -40,7 +45,7 @@ func planLease(d rules.Decision, l lease, now time.Time, ttl time.Duration) step
 		}
 		want = rules.Online
 	case rules.GoOfflineAt:
-		if l.Status == rules.Offline {
+		if l.Status == rules.Offline && !now.Before(l.MaybeOnlineUntil) {
 			return step{}
 		}
 		if now.Before(d.At) {
@@ -77,6 +82,13 @@ func retryDelay(failures int, ttl time.Duration) time.Duration {
 
 func earliest(a, b time.Time) time.Time {
 	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
 		return a
 	}
 	return b

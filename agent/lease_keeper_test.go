@@ -156,3 +156,35 @@ func TestLockAndSleepGoOfflineAtOnce(t *testing.T) {
 	}
 	h.expectNoWrite()
 }
+
+// An online write whose answer is lost may have landed: a later offline
+// must be written even though the last confirmed status was offline.
+func TestUnansweredOnlineIsUndone(t *testing.T) {
+	h := startAgent(t, 1)
+	h.expectWrite("online")
+	ctx := context.Background()
+	if err := h.a.SetPresence(ctx, rules.Presence{Locked: true}); err != nil {
+		t.Fatal(err)
+	}
+	h.expectWrite("offline")
+	h.waitState("offline confirmed", func(s State) bool { return s.Chaport == "offline" })
+
+	h.loseAnswer.Store(true)
+	if err := h.a.SetPresence(ctx, rules.Presence{}); err != nil {
+		t.Fatal(err)
+	}
+	h.expectWrite("online") // lands in Chaport; the answer never comes
+	h.waitState("disconnected", func(s State) bool { return s.Connection == Disconnected })
+	if err := h.a.SetPresence(ctx, rules.Presence{Locked: true}); err != nil {
+		t.Fatal(err)
+	}
+	for h.clock.Pending() == 0 { // the reconnect timer, armed after the drop
+		time.Sleep(time.Millisecond)
+	}
+	h.clock.Advance(time.Second) // the feed client reconnects
+	h.waitState("reconnected", func(s State) bool {
+		return s.Connection == Connected && s.LastError != "" && s.Action == rules.GoOfflineAt.String()
+	})
+	h.clock.Advance(time.Second) // the failed write's back-off
+	h.expectWrite("offline")
+}

@@ -36,6 +36,8 @@ func TestPlanLease(t *testing.T) {
 		{"grace over", offlineNow, live, step{Write: rules.Offline}},
 		{"grace over long ago", rules.Decision{Action: rules.GoOfflineAt, At: now.Add(-time.Hour)}, lease{}, step{Write: rules.Offline}},
 		{"offline already written", offlineNow, lease{Status: rules.Offline, Expires: now.Add(-time.Hour)}, step{}},
+		{"offline confirmed, an online unanswered", offlineNow, lease{Status: rules.Offline, MaybeOnlineUntil: now.Add(time.Minute)}, step{Write: rules.Offline}},
+		{"offline confirmed, the unanswered online lapsed", offlineNow, lease{Status: rules.Offline, MaybeOnlineUntil: now}, step{}},
 		{"offline, backing off", offlineNow, lease{Status: rules.Online, RetryAt: now.Add(time.Second)}, step{Wake: now.Add(time.Second)}},
 		{"hold with live lease", hold, live, step{}},
 		{"hold with nothing", hold, lease{}, step{}},

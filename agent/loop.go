@@ -132,6 +132,11 @@ func (l *loop) onWrite(res writeResult) {
 		l.failures++
 		l.lease.RetryAt = l.a.clock.Now().Add(retryDelay(l.failures-1, l.a.cfg.Lease))
 		l.lastErr = "Chaport " + string(res.status) + ": " + res.err.Error()
+		if res.status == rules.Online {
+			// Whether it landed is unknown (a lost answer looks like this);
+			// assume the worst until the lease it asked for would end.
+			l.lease.MaybeOnlineUntil = latest(l.lease.MaybeOnlineUntil, res.started.Add(l.a.cfg.Lease))
+		}
 		var re *feed.RemoteError
 		if !errors.As(res.err, &re) || re.Code != feed.CodeNoChatAccess {
 			l.a.log.Warn("Chaport write failed; will retry", "status", res.status, "err", res.err)
