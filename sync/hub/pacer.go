@@ -34,6 +34,8 @@ type pacer struct {
 	urgent     int
 	urgentDone chan struct{}
 	spent      []spend // calls of the last minute, oldest first
+	// booked, when set (tests only), sees each call as it is allowed.
+	booked func(at time.Time, cost int)
 }
 
 type spend struct {
@@ -122,6 +124,9 @@ func (p *pacer) wait(ctx context.Context, cost int, urgent bool) error {
 		if !at.After(now) {
 			p.last, p.lastCost = now, cost
 			p.spent = append(p.spent, spend{now, cost})
+			if p.booked != nil {
+				p.booked(now, cost)
+			}
 			p.mu.Unlock()
 			return nil
 		}

@@ -77,3 +77,59 @@ func TestPacerHonoursRetryAfter(t *testing.T) {
 		t.Fatalf("call %v after a 17s retry_after", next.Sub(first))
 	}
 }
+
+// A status switch someone waits for goes as soon as the budget allows,
+// ahead of a poll that was queued first and whose own slot came earlier.
+func TestPacerLetsUrgentCallsGoFirst(t *testing.T) {
+	start := time.Unix(1000, 0)
+	fc := clock.NewFake(start)
+	p := newPacer(fc, 0.25, time.Second)
+	p.observe(8) // 2 units a minute, one per 30 s
+	book(t, fc, p, 1)
+	// Costs tell the two calls apart: the poll is 1 unit, the switch 2.
+	allowed := make(chan spend, 2)
+	p.mu.Lock()
+	p.booked = func(at time.Time, cost int) { allowed <- spend{at, cost} }
+	p.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = p.wait(ctx, 1, false) }()
+	waitPending(t, fc, 1) // the poll's slot is at 30 s
+	go func() { _ = p.wait(ctx, 2, true) }()
+	// The switch (2 units) fits only once the first call has aged out of
+	// the minute, at 60 s. It counts as waiting before its timer exists, so
+	// from here the order is fixed however the goroutines are scheduled.
+	waitPending(t, fc, 2)
+	var order []spend
+	for len(order) < 2 {
+		select {
+		case who := <-allowed:
+			order = append(order, who)
+			continue
+		case <-time.After(time.Millisecond):
+		}
+		if fc.Pending() > 0 {
+			fc.Advance(time.Second)
+		}
+		if fc.Now().Sub(start) > 5*time.Minute {
+			t.Fatalf("after five minutes only %v went", order)
+		}
+	}
+	if order[0].cost != 2 {
+		t.Fatalf("a poll went at %v, before the switch", order[0].at.Sub(start))
+	}
+	if got := order[0].at.Sub(start); got != time.Minute {
+		t.Fatalf("switch at %v, want 1m0s (when two units are free)", got)
+	}
+}
+
+func waitPending(t *testing.T, fc *clock.Fake, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for fc.Pending() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d timers pending, want %d", fc.Pending(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
