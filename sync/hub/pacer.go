@@ -34,6 +34,7 @@ type pacer struct {
 	urgent     int
 	urgentDone chan struct{}
 	spent      []spend // calls of the last minute, oldest first
+	used       int     // their total cost
 	// booked, when set (tests only), sees each call as it is allowed.
 	booked func(at time.Time, cost int)
 }
@@ -68,17 +69,16 @@ func (p *pacer) earliest(now time.Time, cost int) time.Time {
 		}
 	}
 	// The rolling minute: wait until enough of the oldest spending has aged
-	// out for this call to fit.
-	kept := p.spent[:0]
-	used := 0
-	for _, s := range p.spent {
-		if now.Sub(s.at) < time.Minute {
-			kept = append(kept, s)
-			used += s.cost
-		}
+	// out for this call to fit. Calls are booked in time order, so what has
+	// aged out is a prefix; dropping it keeps this cheap even with a budget
+	// of thousands of calls a minute.
+	aged := 0
+	for aged < len(p.spent) && now.Sub(p.spent[aged].at) >= time.Minute {
+		p.used -= p.spent[aged].cost
+		aged++
 	}
-	p.spent = kept
-	over := used + cost - max(p.allowance(), cost)
+	p.spent = p.spent[aged:]
+	over := p.used + cost - max(p.allowance(), cost)
 	for _, s := range p.spent {
 		if over <= 0 {
 			break
@@ -124,6 +124,7 @@ func (p *pacer) wait(ctx context.Context, cost int, urgent bool) error {
 		if !at.After(now) {
 			p.last, p.lastCost = now, cost
 			p.spent = append(p.spent, spend{now, cost})
+			p.used += cost
 			if p.booked != nil {
 				p.booked(now, cost)
 			}

@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"io"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -57,7 +58,11 @@ func (t *Time) UnmarshalJSON(data []byte) error {
 		return nil
 	}
 	var s string
-	if err := json.Unmarshal(data, &s); err != nil {
+	if n := len(data); n >= 2 && data[0] == '"' && data[n-1] == '"' && bytes.IndexByte(data, '\\') < 0 {
+		// The usual plain string: no escapes to undo, so no second decode
+		// (the decoder that called us has checked it is valid JSON).
+		s = string(data[1 : n-1])
+	} else if err := json.Unmarshal(data, &s); err != nil {
 		return fmt.Errorf("decoding omnidesk time: %w", err)
 	}
 	if s == "" {
@@ -89,74 +94,142 @@ func (t Time) MarshalJSON() ([]byte, error) {
 }
 
 // indexed is one list entry before ordering.
-type indexed struct {
-	idx int
-	raw json.RawMessage
+type indexed[T any] struct {
+	idx  int
+	item T
 }
 
 // decodeList decodes an index-keyed list whose items are wrapped in the key
 // wrapper. It returns the items in index order, the value of countKey and
 // whether that key was present. Unknown non-numeric keys are ignored, because
 // the vendor adds fields without notice and an extra key must not break sync.
+// A repeated key counts once, with its last value, as with a map.
+//
+// It reads the body as a stream, each item straight into T: the hub decodes
+// a page of 100 staff on every poll, and going through maps of raw messages
+// read every byte six times over.
 func decodeList[T any](data []byte, wrapper, countKey string) (items []T, count int, hasCount bool, err error) {
 	data = bytes.TrimSpace(data)
-	var entries []indexed
-	switch {
-	case len(data) == 0:
+	if len(data) == 0 {
 		return nil, 0, false, errors.New("empty body")
-	case data[0] == '[':
-		// PHP encodes an empty associative array as []; accept a non-empty one
-		// too, in order, rather than failing on a harmless encoder change.
-		var arr []json.RawMessage
-		if err := json.Unmarshal(data, &arr); err != nil {
-			return nil, 0, false, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	open, err := dec.Token()
+	if err != nil {
+		return nil, 0, false, err
+	}
+	switch open {
+	case json.Delim('['):
+		// PHP encodes an empty associative array as []; accept a non-empty
+		// one too, in order, rather than failing on a harmless encoder change.
+		for i := 0; dec.More(); i++ {
+			item, err := decodeWrapped[T](dec, wrapper)
+			if err != nil {
+				return nil, 0, false, fmt.Errorf("item %d: %w", i, err)
+			}
+			items = append(items, item)
 		}
-		for i, raw := range arr {
-			entries = append(entries, indexed{i, raw})
+	case json.Delim('{'):
+		var entries []indexed[T]
+		at := map[int]int{} // index → position in entries
+		var countRaw json.RawMessage
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return nil, 0, false, err
+			}
+			k, _ := tok.(string)
+			i, isIndex := listIndex(k)
+			switch {
+			case k == countKey:
+				countRaw = nil
+				err = dec.Decode(&countRaw)
+			case isIndex:
+				// "00" or "01" would be a second entry for a position: a
+				// broken list, not data.
+				if strconv.Itoa(i) != k {
+					return nil, 0, false, fmt.Errorf("key %q: not a plain index", k)
+				}
+				var item T
+				if item, err = decodeWrapped[T](dec, wrapper); err != nil {
+					err = fmt.Errorf("item %d: %w", i, err)
+					break
+				}
+				if pos, seen := at[i]; seen {
+					entries[pos].item = item
+				} else {
+					at[i] = len(entries)
+					entries = append(entries, indexed[T]{i, item})
+				}
+			default:
+				var skip json.RawMessage
+				err = dec.Decode(&skip)
+			}
+			if err != nil {
+				return nil, 0, false, err
+			}
+		}
+		if countRaw != nil {
+			if count, err = decodeCount(countRaw); err != nil {
+				return nil, 0, false, fmt.Errorf("key %q: %w", countKey, err)
+			}
+			hasCount = true
+		}
+		slices.SortFunc(entries, func(a, b indexed[T]) int { return a.idx - b.idx })
+		items = make([]T, 0, len(entries))
+		for _, e := range entries {
+			items = append(items, e.item)
 		}
 	default:
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(data, &obj); err != nil {
-			return nil, 0, false, err
-		}
-		for k, raw := range obj {
-			if k == countKey {
-				if count, err = decodeCount(raw); err != nil {
-					return nil, 0, false, fmt.Errorf("key %q: %w", k, err)
-				}
-				hasCount = true
-				continue
-			}
-			i, ok := listIndex(k)
-			if !ok {
-				continue
-			}
-			// "00" or "01" would be a second entry for a position, and which
-			// one wins would depend on map order: a broken list, not data.
-			if strconv.Itoa(i) != k {
-				return nil, 0, false, fmt.Errorf("key %q: not a plain index", k)
-			}
-			entries = append(entries, indexed{i, raw})
-		}
-		sort.Slice(entries, func(a, b int) bool { return entries[a].idx < entries[b].idx })
+		return nil, 0, false, fmt.Errorf("want an object or an array, got %v", open)
 	}
-	items = make([]T, 0, len(entries))
-	for _, e := range entries {
-		var wrap map[string]json.RawMessage
-		if err := json.Unmarshal(e.raw, &wrap); err != nil {
-			return nil, 0, false, fmt.Errorf("item %d: %w", e.idx, err)
-		}
-		inner, ok := wrap[wrapper]
-		if !ok {
-			return nil, 0, false, fmt.Errorf("item %d: no %q key", e.idx, wrapper)
-		}
-		var item T
-		if err := json.Unmarshal(inner, &item); err != nil {
-			return nil, 0, false, fmt.Errorf("item %d: %w", e.idx, err)
-		}
-		items = append(items, item)
+	if _, err := dec.Token(); err != nil { // the closing ] or }
+		return nil, 0, false, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, 0, false, errors.New("data after the list")
+	}
+	if items == nil {
+		items = []T{}
 	}
 	return items, count, hasCount, nil
+}
+
+// decodeWrapped reads one list item, {wrapper: {…}}, decoding the inner
+// object straight into T; other keys beside the wrapper are skipped.
+func decodeWrapped[T any](dec *json.Decoder, wrapper string) (T, error) {
+	var item T
+	if tok, err := dec.Token(); err != nil {
+		return item, err
+	} else if tok != json.Delim('{') {
+		return item, fmt.Errorf("want an object, got %v", tok)
+	}
+	found := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return item, err
+		}
+		if k, _ := tok.(string); k == wrapper {
+			var v T // a repeated key wins whole, as with a map
+			if err := dec.Decode(&v); err != nil {
+				return item, err
+			}
+			item, found = v, true
+			continue
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return item, err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing }
+		return item, err
+	}
+	if !found {
+		return item, fmt.Errorf("no %q key", wrapper)
+	}
+	return item, nil
 }
 
 // listIndex accepts only plain decimal keys, so "-1" or "+1" or " 1" are not
