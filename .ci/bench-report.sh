@@ -595,8 +595,8 @@ the hub's next read of that employee's page; that wait is the poll cycle,
 which the Omnidesk rate limit sets, not the hub: 5,000 staff are 50 pages,
 and at the largest plan (1,500 calls a minute) with the default 25 % share a
 poll takes 8 s. Here, with the budget unlimited and 1 ms between calls, a
-poll took $(get go.fan_poll_cycle_ms) ms, all of it CPU shared with the agents' process, so the
-third row above is that cycle plus the fan-out.
+poll took $(get go.fan_poll_cycle_ms) ms (the hub shares $(get machine.cores) cores with the sandbox and the agents'
+process), so the third row above is that cycle plus the fan-out.
 $(misses)
 
 ## Binary sizes
@@ -695,6 +695,14 @@ EOF
 	mv -f "$tmp" "$out"
 	say "wrote $out"
 	[ $short = 0 ] || say "short idle window ($(get idle.seconds) s): the report says so; do not check it in"
+	# A figure over its budget fails the run; the report, written first,
+	# says which and why.
+	local over
+	over=$(grep -c '| \*\*over\*\* |$' "$out" || true)
+	if [ "$over" -gt 0 ]; then
+		say "$over figure(s) over budget: see $out"
+		return 1
+	fi
 }
 
 # ---------------------------------------------------------------- main
