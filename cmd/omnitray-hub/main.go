@@ -98,7 +98,7 @@ func serve(ctx context.Context, args []string) error {
 	insecure := fs.Bool("insecure", false, "allow plain http beyond loopback")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file, to serve https/wss")
 	tlsKey := fs.String("tls-key", "", "TLS key file")
-	stateFile := fs.String("state-file", "", "where the chat watcher remembers announced chats (default: in the user config dir)")
+	stateFile := fs.String("state-file", "", "where the chat watcher remembers announced chats; the learned Omnidesk budget is kept beside it (default: in the user config dir)")
 	verbose := fs.Bool("verbose", false, "log debug detail")
 	for name, env := range map[string]string{"listen": "OMNITRAY_HUB_LISTEN", "omnidesk-url": "OMNIDESK_URL",
 		"omnidesk-email": "OMNIDESK_EMAIL", "chaport-url": "CHAPORT_URL", "config": "OMNITRAY_HUB_CONFIG",
@@ -176,8 +176,14 @@ func runHub(ctx context.Context, s hubSetup) error {
 	if err != nil {
 		return cli.Usagef("%v", err)
 	}
-	h, err := hub.New(hub.Config{Omnidesk: od, Chaport: cp, Secret: s.secret, File: s.file,
-		OmnideskURL: s.vendors.OmnideskURL, Logger: s.log})
+	cfg := hub.Config{Omnidesk: od, Chaport: cp, Secret: s.secret, File: s.file,
+		OmnideskURL: s.vendors.OmnideskURL, Logger: s.log}
+	if s.file.Chats.StateFile != "" {
+		// The learned Omnidesk budget lives beside the chat state, so a
+		// restarted hub need not start at the smallest plan's pace.
+		cfg.BudgetFile = filepath.Join(filepath.Dir(s.file.Chats.StateFile), "omnidesk-budget.json")
+	}
+	h, err := hub.New(cfg)
 	if err != nil {
 		return err
 	}

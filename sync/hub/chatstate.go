@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -271,8 +270,7 @@ func (s *chatState) load() error {
 	return nil
 }
 
-// save writes the state atomically (temp file and rename, mode 0600), so a
-// crash leaves either the old or the new file, never half of one.
+// save writes the state atomically (see writeFileAtomic).
 func (s *chatState) save() error {
 	if s.path == "" || !s.dirty {
 		return nil
@@ -281,30 +279,8 @@ func (s *chatState) save() error {
 	if err != nil {
 		return fmt.Errorf("encoding chat state: %w", err)
 	}
-	dir := filepath.Dir(s.path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating the chat state directory: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, ".chat-state-*.tmp")
-	if err != nil {
-		return fmt.Errorf("creating a temporary chat state file: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // a no-op after the rename
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(0o600)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), s.path)
-	}
-	if err != nil {
-		return fmt.Errorf("writing chat state %s: %w", s.path, err)
+	if err := writeFileAtomic(s.path, data, "chat state"); err != nil {
+		return err
 	}
 	s.dirty = false
 	return nil

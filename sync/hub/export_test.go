@@ -1,7 +1,12 @@
 package hub
 
+import "time"
+
 // ChatPollStats is one chat poll's outcome, for the external tests.
 type ChatPollStats = chatPollStats
 
 // SetChatHook makes h report each chat poll to f; call it before Run.
 func SetChatHook(h *Hub, f func(ChatPollStats)) { h.chatHook = f }
+
+// PaceInterval is the pacer's current spacing between Omnidesk calls.
+func PaceInterval(h *Hub) time.Duration { return h.pace.interval() }

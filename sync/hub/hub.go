@@ -27,6 +27,9 @@ type Config struct {
 	Clock       clock.Clock
 	Logger      *slog.Logger
 	Feed        feed.ServerOptions
+	// BudgetFile, if set, keeps the Omnidesk budget the hub learned across
+	// a clean restart (see budgetstate.go).
+	BudgetFile string
 }
 
 // Hub is a running hub: pollers plus the HTTP handler for agents.
@@ -83,6 +86,13 @@ func (h *Hub) Handler() http.Handler {
 // Run polls Omnidesk and Chaport until ctx ends.
 func (h *Hub) Run(ctx context.Context) error {
 	defer h.cancel()
+	h.loadBudget()
+	// Deferred before wg.Wait below, so it runs after it; the sessions are
+	// ended first, so that nothing books a call after the save.
+	defer func() {
+		h.cancel()
+		h.saveBudget()
+	}()
 	// Run waits for the chat watcher so that its last state file write is
 	// done before a restarted hub reads the file.
 	var wg sync.WaitGroup

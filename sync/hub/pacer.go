@@ -26,6 +26,7 @@ type pacer struct {
 
 	mu       sync.Mutex
 	limit    int
+	learned  bool      // limit came from Omnidesk, not assumedLimit
 	last     time.Time // when the last call was allowed
 	lastCost int
 	notAfter time.Time // nothing before this (a 429's retry_after)
@@ -149,7 +150,7 @@ func (p *pacer) observe(limit int) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.limit = limit
+	p.limit, p.learned = limit, true
 }
 
 // backoff holds every call until d from now, as a 429's retry_after asks.

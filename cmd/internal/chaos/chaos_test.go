@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -46,8 +47,9 @@ const (
 	flipEvery = 300 * time.Millisecond
 	// settleLimit bounds the wait for convergence after the faults stop. The
 	// expected settle is poll + grace + lease + backoff (about 9 s); the rest
-	// covers a hub that restarted into a failed first call and so still
-	// paces at the assumed 20-unit budget (12 s spacing) until a call works.
+	// covers a hub that restarted into failing calls and waits out 429s'
+	// retry_after (it keeps the learned budget through its budget file, so
+	// it no longer falls back to the smallest plan's 12 s spacing).
 	settleLimit = 45 * time.Second
 	// hold is how long the converged state must then last: a full lease, so
 	// that an online lease nobody renews would lapse inside it.
@@ -274,7 +276,7 @@ func runPhase(t *testing.T, cfg phaseConfig) phaseResult {
 	// Set-up, fault-free in both phases: the hub, then the agents, until all
 	// are connected. The hub's restarts in the run test a start into faults.
 	setupStart := time.Now()
-	hubs := &hubRunner{t: t, sb: sb, log: &hubLog{}}
+	hubs := &hubRunner{t: t, sb: sb, log: &hubLog{}, budgetFile: filepath.Join(t.TempDir(), "omnidesk-budget.json")}
 	if err := hubs.start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
@@ -795,6 +797,9 @@ type hubRunner struct {
 	log   *hubLog
 	addr  string
 	lives []*hubLife
+	// budgetFile carries the learned Omnidesk budget from one hub to the
+	// next, as omnitray-hub's state directory does.
+	budgetFile string
 
 	cancel context.CancelFunc
 	srv    *http.Server
@@ -824,7 +829,8 @@ func (r *hubRunner) start(addr string) error {
 	if err != nil {
 		return err
 	}
-	h, err := hub.New(hub.Config{Omnidesk: od, Chaport: cp, Secret: hubSecret, File: fc, Logger: slog.New(r.log)})
+	h, err := hub.New(hub.Config{Omnidesk: od, Chaport: cp, Secret: hubSecret, File: fc, Logger: slog.New(r.log),
+		BudgetFile: r.budgetFile})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,95 @@
+package hub_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/omnitray/omnitray/sync/hub"
+	"github.com/omnitray/omnitray/sync/sandbox"
+)
+
+// A hub that stops cleanly leaves the Omnidesk budget it learned; the next
+// one paces by it from its first call, even when that call fails and says
+// nothing about the budget (the case that used to cost a 12 s slot).
+func TestRestartedHubKeepsTheLearnedBudget(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sb := sandbox.New(sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: 240}})
+	if err := sb.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	budgetFile := filepath.Join(t.TempDir(), "omnidesk-budget.json")
+	newHub := func() *hub.Hub {
+		fc, err := hub.ParseFile([]byte(`{"chats": {"enabled": false}, "min_poll_interval": "100ms"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		od, cp, err := hub.Vendors(sb.Endpoints()).Clients(fc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := hub.New(hub.Config{Omnidesk: od, Chaport: cp, Secret: testSecret, File: fc,
+			Logger: slog.New(slog.DiscardHandler), BudgetFile: budgetFile})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+
+	first := newHub()
+	srv := httptest.NewServer(first.Handler())
+	defer srv.Close()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = first.Run(runCtx); close(done) }()
+	waitFor(t, "the first hub ready", func() bool {
+		resp, err := http.Get(srv.URL + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	if got := hub.PaceInterval(first); got != time.Second {
+		t.Fatalf("first hub paces at %v, want 1s (240 a minute, 25 %%)", got)
+	}
+	stop()
+	<-done
+	if fi, err := os.Stat(budgetFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("budget file after a clean stop: %v, %v", fi, err)
+	}
+
+	// The next hub's Omnidesk calls all fail, with no budget headers.
+	if err := sb.SetFaults("omnidesk", sandbox.Faults{Rate: 1, Kinds: []string{"reset"}}); err != nil {
+		t.Fatal(err)
+	}
+	second := newHub()
+	secondCtx, stopSecond := context.WithCancel(ctx)
+	secondDone := make(chan struct{})
+	go func() { _ = second.Run(secondCtx); close(secondDone) }()
+	defer func() { stopSecond(); <-secondDone }() // it saves on the way out
+	waitFor(t, "the saved budget taken", func() bool {
+		_, err := os.Stat(budgetFile)
+		return os.IsNotExist(err)
+	})
+	if got := hub.PaceInterval(second); got != time.Second {
+		t.Fatalf("restarted hub paces at %v, want the learned 1s, not the smallest plan's 12s", got)
+	}
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
