@@ -3,12 +3,11 @@ package agent
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/omnitray/omnitray/sync/hub"
+	"github.com/omnitray/omnitray/sync/hub/hubtest"
 	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
@@ -25,21 +24,9 @@ func BenchmarkStatusChangeToChaportWrite(b *testing.B) {
 	if err := sb.Start(ctx); err != nil {
 		b.Fatal(err)
 	}
-	fc, _ := hub.ParseFile([]byte(`{"min_poll_interval": "1ms", "budget_share": 1}`))
-	od, cp, err := hub.Vendors(sb.Endpoints()).Clients(fc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	secret := []byte("bench-secret-0123456789abcdef012")
-	h, err := hub.New(hub.Config{Omnidesk: od, Chaport: cp, Secret: secret, File: fc})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(h.Handler())
-	defer srv.Close()
-	go func() { _ = h.Run(ctx) }()
-	tok, _ := hub.Sign(secret, sandbox.SeedStaffAnna, time.Now(), time.Hour)
-	a, err := New(Config{HubURL: srv.URL, Token: tok})
+	h := hubtest.Serve(b, ctx, hubtest.New(b, sb, `{"min_poll_interval": "1ms", "budget_share": 1}`, nil))
+	tok := hubtest.Token(b, sandbox.SeedStaffAnna)
+	a, err := New(Config{HubURL: h.URL, Token: tok})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,12 +2,11 @@ package agent
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/omnitray/omnitray/sync/hub"
+	"github.com/omnitray/omnitray/sync/hub/hubtest"
 	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
@@ -25,24 +24,9 @@ func TestDriftThroughTheHub(t *testing.T) {
 	if err := sb.SetStaffStatus(sandbox.SeedStaffAnna, sandbox.StatusOnline); err != nil {
 		t.Fatal(err)
 	}
-	fc, err := hub.ParseFile([]byte(`{"min_poll_interval": "50ms", "chats": {"enabled": false}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	od, cp, err := hub.Vendors(sb.Endpoints()).Clients(fc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret := []byte("drift-secret-0123456789abcdef012")
-	h, err := hub.New(hub.Config{Omnidesk: od, Chaport: cp, Secret: secret, File: fc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h.Handler())
-	defer srv.Close()
-	go func() { _ = h.Run(ctx) }()
-	tok, _ := hub.Sign(secret, sandbox.SeedStaffAnna, time.Now(), time.Hour)
-	a, err := New(Config{HubURL: srv.URL, Token: tok, DriftCheck: 300 * time.Millisecond})
+	h := hubtest.Serve(t, ctx, hubtest.New(t, sb, `{"min_poll_interval": "50ms", "chats": {"enabled": false}}`, nil))
+	tok := hubtest.Token(t, sandbox.SeedStaffAnna)
+	a, err := New(Config{HubURL: h.URL, Token: tok, DriftCheck: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,15 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/omnitray/omnitray/sync/clock"
 	"github.com/omnitray/omnitray/sync/hub"
+	"github.com/omnitray/omnitray/sync/hub/hubtest"
 	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
@@ -39,25 +38,7 @@ func BenchmarkChaportWritesPerHour(b *testing.B) {
 	if err := sb.SetStaffStatus(sandbox.SeedStaffAnna, sandbox.StatusOnline); err != nil {
 		b.Fatal(err)
 	}
-	file, err := hub.ParseFile([]byte(`{"chats": {"enabled": false}}`))
-	if err != nil {
-		b.Fatal(err)
-	}
-	od, cp, err := hub.Vendors(sb.Endpoints()).Clients(file)
-	if err != nil {
-		b.Fatal(err)
-	}
-	secret := []byte("bench-secret-0123456789abcdef012")
-	h, err := hub.New(hub.Config{Omnidesk: od, Chaport: cp, Secret: secret, File: file, Clock: fc,
-		Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(h.Handler())
-	defer srv.Close()
-	hubDone := make(chan struct{})
-	go func() { _ = h.Run(ctx); close(hubDone) }()
-	defer func() { cancel(); <-hubDone }()
+	h := hubtest.Serve(b, ctx, hubtest.New(b, sb, `{"chats": {"enabled": false}}`, func(c *hub.Config) { c.Clock = fc }))
 	// The hub's idle timers: the staff poller's pacer and the operator refresh.
 	const hubTimers = 2
 	// idle waits until want timers wait on the fake clock: the hub's two
@@ -75,16 +56,16 @@ func BenchmarkChaportWritesPerHour(b *testing.B) {
 	// The hub answers agents once it has polled; move its clock until then.
 	for {
 		idle(hubTimers)
-		if hubHealthy(srv.URL) {
+		if hubHealthy(h.URL) {
 			break
 		}
 		fc.AdvanceToNext()
 	}
-	tok, err := hub.Sign(secret, sandbox.SeedStaffAnna, fc.Now(), 10_000*time.Hour)
+	tok, err := hub.Sign(hubtest.Secret, sandbox.SeedStaffAnna, fc.Now(), 10_000*time.Hour)
 	if err != nil {
 		b.Fatal(err)
 	}
-	a, err := New(Config{HubURL: srv.URL, Token: tok, Clock: fc})
+	a, err := New(Config{HubURL: h.URL, Token: tok, Clock: fc})
 	if err != nil {
 		b.Fatal(err)
 	}

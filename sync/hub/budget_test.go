@@ -2,17 +2,16 @@ package hub_test
 
 import (
 	"context"
-	"log/slog"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/omnitray/omnitray/sync/clock"
 	"github.com/omnitray/omnitray/sync/hub"
+	"github.com/omnitray/omnitray/sync/hub/hubtest"
 	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
-var testSecret = []byte("test-secret-0123456789abcdef0123")
+var testSecret = hubtest.Secret
 
 type stack struct {
 	sb     *sandbox.Sandbox
@@ -29,23 +28,8 @@ func startStack(t testing.TB, clk clock.Clock, budget int, file string) *stack {
 	if err := sb.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	fc, err := hub.ParseFile([]byte(file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	od, cp, err := hub.Vendors(sb.Endpoints()).Clients(fc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := hub.New(hub.Config{Omnidesk: od, Chaport: cp, Secret: testSecret, File: fc, Clock: clk,
-		Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h.Handler())
-	t.Cleanup(srv.Close)
-	go func() { _ = h.Run(ctx) }()
-	return &stack{sb: sb, hub: h, hubURL: srv.URL}
+	h := hubtest.Serve(t, ctx, hubtest.New(t, sb, file, func(c *hub.Config) { c.Clock = clk }))
+	return &stack{sb: sb, hub: h.Hub, hubURL: h.URL}
 }
 
 // TestHubKeepsToBudgetShare drives two minutes of the hub's life on a fake

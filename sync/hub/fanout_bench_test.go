@@ -8,10 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -30,6 +27,7 @@ import (
 
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/hub"
+	"github.com/omnitray/omnitray/sync/hub/hubtest"
 	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
@@ -262,43 +260,9 @@ func fanoutHub(b *testing.B, ctx context.Context, sb *sandbox.Sandbox) (string, 
 	if err := sb.Start(ctx); err != nil {
 		b.Fatal(err)
 	}
-	fc, err := hub.ParseFile([]byte(fanoutConfig))
-	if err != nil {
-		b.Fatal(err)
-	}
-	od, cp, err := hub.Vendors(sb.Endpoints()).Clients(fc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	h, err := hub.New(hub.Config{Omnidesk: od, Chaport: cp, Secret: testSecret, File: fc,
-		Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(h.Handler())
-	runCtx, stop := context.WithCancel(ctx)
-	ran := make(chan struct{})
-	go func() { _ = h.Run(runCtx); close(ran) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(srv.URL + "/healthz")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			b.Fatal("hub not ready after 30 s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return srv.URL, func() {
-		stop() // ends the agents' sessions
-		<-ran
-		srv.Close()
-	}
+	r := hubtest.Serve(b, ctx, hubtest.New(b, sb, fanoutConfig, nil))
+	r.WaitReady(b, 30*time.Second)
+	return r.URL, r.Stop
 }
 
 // fanoutStaffPage returns the page of the staff list c asked for, or 0

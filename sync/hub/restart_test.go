@@ -2,15 +2,13 @@ package hub_test
 
 import (
 	"context"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/omnitray/omnitray/sync/hub"
+	"github.com/omnitray/omnitray/sync/hub/hubtest"
 	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
@@ -26,41 +24,16 @@ func TestRestartedHubKeepsTheLearnedBudget(t *testing.T) {
 	}
 	budgetFile := filepath.Join(t.TempDir(), "omnidesk-budget.json")
 	newHub := func() *hub.Hub {
-		fc, err := hub.ParseFile([]byte(`{"chats": {"enabled": false}, "min_poll_interval": "100ms"}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		od, cp, err := hub.Vendors(sb.Endpoints()).Clients(fc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, err := hub.New(hub.Config{Omnidesk: od, Chaport: cp, Secret: testSecret, File: fc,
-			Logger: slog.New(slog.DiscardHandler), BudgetFile: budgetFile})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h
+		return hubtest.New(t, sb, `{"chats": {"enabled": false}, "min_poll_interval": "100ms"}`,
+			func(c *hub.Config) { c.BudgetFile = budgetFile })
 	}
 
-	first := newHub()
-	srv := httptest.NewServer(first.Handler())
-	defer srv.Close()
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { _ = first.Run(runCtx); close(done) }()
-	waitFor(t, "the first hub ready", func() bool {
-		resp, err := http.Get(srv.URL + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	if got := hub.PaceInterval(first); got != time.Second {
+	first := hubtest.Serve(t, ctx, newHub())
+	first.WaitReady(t, 15*time.Second)
+	if got := hub.PaceInterval(first.Hub); got != time.Second {
 		t.Fatalf("first hub paces at %v, want 1s (240 a minute, 25 %%)", got)
 	}
-	stop()
-	<-done
+	first.Stop()
 	if fi, err := os.Stat(budgetFile); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("budget file after a clean stop: %v, %v", fi, err)
 	}
@@ -69,15 +42,11 @@ func TestRestartedHubKeepsTheLearnedBudget(t *testing.T) {
 	if err := sb.SetFaults("omnidesk", sandbox.Faults{Rate: 1, Kinds: []string{"reset"}}); err != nil {
 		t.Fatal(err)
 	}
-	second := newHub()
-	secondCtx, stopSecond := context.WithCancel(ctx)
-	secondDone := make(chan struct{})
-	go func() { _ = second.Run(secondCtx); close(secondDone) }()
-	defer func() { stopSecond(); <-secondDone }() // it saves on the way out
+	second := hubtest.Serve(t, ctx, newHub()) // stopped (and saved) before t.TempDir goes
 	// Without the saved budget it would pace at the smallest plan's 12 s
 	// for as long as every call fails.
 	waitFor(t, "the restarted hub pacing at the learned 1s", func() bool {
-		return hub.PaceInterval(second) == time.Second
+		return hub.PaceInterval(second.Hub) == time.Second
 	})
 	if _, err := os.Stat(budgetFile); !os.IsNotExist(err) {
 		t.Fatalf("the budget file outlived its reading: %v", err)

@@ -23,6 +23,7 @@ import (
 	"github.com/omnitray/omnitray/agent"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/hub"
+	"github.com/omnitray/omnitray/sync/hub/hubtest"
 	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
@@ -821,19 +822,9 @@ func (r *hubRunner) start(addr string) error {
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}
 	r.addr = ln.Addr().String()
-	fc, err := hub.ParseFile([]byte(hubFile))
-	if err != nil {
-		return err
-	}
-	od, cp, err := hub.Vendors(r.sb.Endpoints()).Clients(fc)
-	if err != nil {
-		return err
-	}
-	h, err := hub.New(hub.Config{Omnidesk: od, Chaport: cp, Secret: hubSecret, File: fc, Logger: slog.New(r.log),
-		BudgetFile: r.budgetFile})
-	if err != nil {
-		return err
-	}
+	h := hubtest.New(r.t, r.sb, hubFile, func(c *hub.Config) {
+		c.Secret, c.Logger, c.BudgetFile = hubSecret, slog.New(r.log), r.budgetFile
+	})
 	life := &hubLife{start: time.Now(), readyDone: make(chan struct{})}
 	r.lives = append(r.lives, life)
 	ctx, cancel := context.WithCancel(context.Background())
