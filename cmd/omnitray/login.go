@@ -18,6 +18,7 @@ import (
 
 	"github.com/omnitray/omnitray/agent/secrets"
 	"github.com/omnitray/omnitray/cmd/internal/cli"
+	"github.com/omnitray/omnitray/internal/privatefile"
 	"github.com/omnitray/omnitray/sync/feed"
 )
 
@@ -217,34 +218,5 @@ func mergeConfigFile(path string, updates map[string]any) error {
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", path, err)
 	}
-	return writePrivateFile(path, append(out, '\n'))
-}
-
-// writePrivateFile replaces path with data, mode 0600, through a temporary
-// file in the same folder and a rename: a crash leaves the old file or the
-// new one, never half of one.
-func writePrivateFile(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating %s: %w", dir, err)
-	}
-	f, err := os.CreateTemp(dir, ".config-*.tmp") // created 0600
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(f.Name()) // a no-op after the rename
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return privatefile.Write(path, append(out, '\n'))
 }

@@ -113,7 +113,7 @@ func TestMergeConfigFile(t *testing.T) {
 					}
 				}
 			}
-			if leftovers, _ := filepath.Glob(filepath.Join(dir, ".config-*")); len(leftovers) > 0 {
+			if leftovers, _ := filepath.Glob(filepath.Join(dir, ".*.tmp")); len(leftovers) > 0 {
 				t.Fatalf("temporary files left: %v", leftovers)
 			}
 			// What login writes, 'omnitray run' must be able to read.

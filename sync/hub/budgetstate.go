@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/omnitray/omnitray/internal/privatefile"
 )
 
 // The pacer's memory across a graceful restart. A hub that starts afresh
@@ -120,7 +122,10 @@ func saveBudgetState(path string, st budgetState) error {
 	if err != nil {
 		return fmt.Errorf("encoding the Omnidesk budget: %w", err)
 	}
-	return writeFileAtomic(path, data, "Omnidesk budget")
+	if err := privatefile.Write(path, data); err != nil {
+		return fmt.Errorf("saving the Omnidesk budget: %w", err)
+	}
+	return nil
 }
 
 // loadBudget is Run's start: the saved budget into the pacer, or a warning.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,6 +17,7 @@ import (
 	"github.com/omnitray/omnitray/sync/clock"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/hub"
+	"github.com/omnitray/omnitray/sync/hub/hubtest"
 	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
@@ -68,20 +68,10 @@ func newChatSandbox(t *testing.T, fc *clock.Fake, pageSize int) *sandbox.Sandbox
 
 func startChatHub(t *testing.T, sb *sandbox.Sandbox, fc *clock.Fake, file string) *chatStack {
 	t.Helper()
-	fcfg, err := hub.ParseFile([]byte(file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	od, cp, err := hub.Vendors(sb.Endpoints()).Clients(fcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := &syncBuffer{}
-	h, err := hub.New(hub.Config{Omnidesk: od, Chaport: cp, Secret: testSecret, File: fcfg, Clock: fc,
-		Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := hubtest.New(t, sb, file, func(c *hub.Config) {
+		c.Clock, c.Logger = fc, slog.New(slog.NewTextHandler(logs, nil))
+	})
 	polls := make(chan hub.ChatPollStats, 64)
 	hub.SetChatHook(h, func(st hub.ChatPollStats) {
 		select {
@@ -90,19 +80,10 @@ func startChatHub(t *testing.T, sb *sandbox.Sandbox, fc *clock.Fake, file string
 			t.Error("chat poll reports piled up unread")
 		}
 	})
-	srv := httptest.NewServer(h.Handler())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = h.Run(ctx); close(done) }()
-	stop := sync.OnceFunc(func() {
-		cancel()
-		<-done // the watcher has saved its state
-		srv.Close()
-	})
-	t.Cleanup(stop)
-	s := &chatStack{stack: stack{sb: sb, hub: h, hubURL: srv.URL}, fc: fc, polls: polls, logs: logs, stop: stop}
+	r := hubtest.Serve(t, context.Background(), h) // Stop waits until the watcher has saved its state
+	s := &chatStack{stack: stack{sb: sb, hub: h, hubURL: r.URL}, fc: fc, polls: polls, logs: logs, stop: r.Stop}
 	s.driveUntil(t, "hub ready", func() bool {
-		resp, err := http.Get(srv.URL + "/healthz")
+		resp, err := http.Get(r.URL + "/healthz")
 		if err != nil {
 			return false
 		}

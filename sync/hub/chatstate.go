@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/omnitray/omnitray/internal/privatefile"
 	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/feed"
 )
@@ -270,7 +271,7 @@ func (s *chatState) load() error {
 	return nil
 }
 
-// save writes the state atomically (see writeFileAtomic).
+// save writes the state atomically, readable by its owner only.
 func (s *chatState) save() error {
 	if s.path == "" || !s.dirty {
 		return nil
@@ -279,8 +280,8 @@ func (s *chatState) save() error {
 	if err != nil {
 		return fmt.Errorf("encoding chat state: %w", err)
 	}
-	if err := writeFileAtomic(s.path, data, "chat state"); err != nil {
-		return err
+	if err := privatefile.Write(s.path, data); err != nil {
+		return fmt.Errorf("saving chat state: %w", err)
 	}
 	s.dirty = false
 	return nil

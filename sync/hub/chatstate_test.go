@@ -191,7 +191,7 @@ func TestChatStateFile(t *testing.T) {
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("state file: %v, %v", fi, err)
 	}
-	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".chat-state-*")); len(left) != 0 {
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*.tmp")); len(left) != 0 {
 		t.Fatalf("temporary files left: %v", left)
 	}
 	back := newChatState(path)
