@@ -25,8 +25,12 @@ type directory struct {
 	staff     map[int64]staffEntry
 	statuses  []omnidesk.StaffStatus
 	catalogue rules.Catalogue
-	operators []chaport.Operator
-	subs      map[int64]map[*session]struct{}
+	// Chaport operators by id and by lower-cased e-mail (the first of a
+	// repeated address wins): operatorLocked runs for every agent on every
+	// operator refresh and chat push, so it must not scan the list.
+	operatorByID    map[string]chaport.Operator
+	operatorByEmail map[string]chaport.Operator
+	subs            map[int64]map[*session]struct{}
 	// onlineUntil is when the online lease this hub last wrote for an
 	// operator ends; extend_online only ever prolongs a live one.
 	onlineUntil map[string]time.Time
@@ -128,7 +132,18 @@ func (d *directory) updateOperators(ops []chaport.Operator, omnideskURL string) 
 	for staffID := range d.subs {
 		before[staffID], _ = d.operatorLocked(staffID)
 	}
-	d.operators = ops
+	d.operatorByID = make(map[string]chaport.Operator, len(ops))
+	d.operatorByEmail = make(map[string]chaport.Operator, len(ops))
+	for _, o := range ops {
+		if _, dup := d.operatorByID[o.ID]; !dup {
+			d.operatorByID[o.ID] = o
+		}
+		if email := strings.ToLower(o.Email); email != "" {
+			if _, dup := d.operatorByEmail[email]; !dup {
+				d.operatorByEmail[email] = o
+			}
+		}
+	}
 	resend := map[*session]feed.Snapshot{}
 	for staffID, set := range d.subs {
 		if now, _ := d.operatorLocked(staffID); now == before[staffID] {
@@ -155,10 +170,8 @@ func (d *directory) operatorFor(staffID int64) (feed.Operator, bool) {
 
 func (d *directory) operatorLocked(staffID int64) (feed.Operator, bool) {
 	if id, ok := d.links[staffID]; ok {
-		for _, o := range d.operators {
-			if o.ID == id {
-				return feed.Operator{ID: o.ID, Name: o.Name, Email: o.Email}, true
-			}
+		if o, ok := d.operatorByID[id]; ok {
+			return feed.Operator{ID: o.ID, Name: o.Name, Email: o.Email}, true
 		}
 		// Configured but not (yet) seen in Chaport: trust the config.
 		return feed.Operator{ID: id}, true
@@ -167,10 +180,8 @@ func (d *directory) operatorLocked(staffID int64) (feed.Operator, bool) {
 	if !ok || e.person.Email == "" {
 		return feed.Operator{}, false
 	}
-	for _, o := range d.operators {
-		if strings.EqualFold(o.Email, e.person.Email) {
-			return feed.Operator{ID: o.ID, Name: o.Name, Email: o.Email}, true
-		}
+	if o, ok := d.operatorByEmail[strings.ToLower(e.person.Email)]; ok {
+		return feed.Operator{ID: o.ID, Name: o.Name, Email: o.Email}, true
 	}
 	return feed.Operator{}, false
 }
