@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/omnitray/omnitray/internal/atomicfile"
 )
 
 // write lets go-autostart create the entry (the product names it for
@@ -29,7 +31,7 @@ func (e *Entry) write() error {
 			return fmt.Errorf("go-autostart: %w", err)
 		}
 	}
-	return writeFileAtomic(path, data)
+	return atomicfile.Write(path, data, 0o644) // the session manager reads it
 }
 
 func (e *Entry) remove() error {

@@ -18,7 +18,7 @@ import (
 
 	"github.com/omnitray/omnitray/agent/secrets"
 	"github.com/omnitray/omnitray/cmd/internal/cli"
-	"github.com/omnitray/omnitray/internal/privatefile"
+	"github.com/omnitray/omnitray/internal/atomicfile"
 	"github.com/omnitray/omnitray/sync/feed"
 )
 
@@ -218,5 +218,5 @@ func mergeConfigFile(path string, updates map[string]any) error {
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", path, err)
 	}
-	return privatefile.Write(path, append(out, '\n'))
+	return atomicfile.Write(path, append(out, '\n'), 0o600)
 }

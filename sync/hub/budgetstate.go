@@ -9,7 +9,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/omnitray/omnitray/internal/privatefile"
+	"github.com/omnitray/omnitray/internal/atomicfile"
 )
 
 // The pacer's memory across a graceful restart. A hub that starts afresh
@@ -122,7 +122,7 @@ func saveBudgetState(path string, st budgetState) error {
 	if err != nil {
 		return fmt.Errorf("encoding the Omnidesk budget: %w", err)
 	}
-	if err := privatefile.Write(path, data); err != nil {
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
 		return fmt.Errorf("saving the Omnidesk budget: %w", err)
 	}
 	return nil

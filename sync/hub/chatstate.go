@@ -11,7 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/omnitray/omnitray/internal/privatefile"
+	"github.com/omnitray/omnitray/internal/atomicfile"
 	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/feed"
 )
@@ -280,7 +280,7 @@ func (s *chatState) save() error {
 	if err != nil {
 		return fmt.Errorf("encoding chat state: %w", err)
 	}
-	if err := privatefile.Write(s.path, data); err != nil {
+	if err := atomicfile.Write(s.path, data, 0o600); err != nil {
 		return fmt.Errorf("saving chat state: %w", err)
 	}
 	s.dirty = false

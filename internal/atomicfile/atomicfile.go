@@ -1,17 +1,19 @@
-// Package privatefile replaces files that only their owner may read (mode
-// 0600, folders 0700): the agent's config, the hub's chat state and saved
-// budget. The write goes through a temporary file in the same folder and a
-// rename, so a crash leaves the old file or the new one, never half of one.
-package privatefile
+// Package atomicfile replaces files through a temporary file in the same
+// folder and a rename, so that a crash leaves the old file or the new one,
+// never half of one: the agent's config and autostart entry, the hub's chat
+// state and saved budget.
+package atomicfile
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
 
-// Write replaces path with data.
-func Write(path string, data []byte) error {
+// Write replaces path with data, with the given permissions; a missing
+// folder is created readable by its owner only.
+func Write(path string, data []byte, perm fs.FileMode) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
@@ -22,6 +24,9 @@ func Write(path string, data []byte) error {
 	}
 	defer os.Remove(f.Name()) // a no-op after the rename
 	_, err = f.Write(data)
+	if err == nil && perm != 0o600 {
+		err = f.Chmod(perm)
+	}
 	if err == nil {
 		err = f.Sync()
 	}

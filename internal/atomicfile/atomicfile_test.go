@@ -1,4 +1,4 @@
-package privatefile
+package atomicfile
 
 import (
 	"os"
@@ -6,11 +6,11 @@ import (
 	"testing"
 )
 
-func TestWriteReplacesPrivately(t *testing.T) {
+func TestWriteReplaces(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "new", "folder")
 	path := filepath.Join(dir, "state.json")
 	for _, data := range []string{"first", "second"} {
-		if err := Write(path, []byte(data)); err != nil {
+		if err := Write(path, []byte(data), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		got, err := os.ReadFile(path)
@@ -27,7 +27,14 @@ func TestWriteReplacesPrivately(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(dir, ".*.tmp")); len(left) != 0 {
 		t.Fatalf("temporary files left: %v", left)
 	}
-	if err := Write(filepath.Join(path, "under-a-file"), nil); err == nil {
+	shared := filepath.Join(dir, "entry.desktop")
+	if err := Write(shared, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(shared); fi.Mode().Perm() != 0o644 {
+		t.Fatalf("shared file mode %v", fi.Mode().Perm())
+	}
+	if err := Write(filepath.Join(path, "under-a-file"), nil, 0o600); err == nil {
 		t.Fatal("wrote below a file")
 	}
 }
