@@ -209,24 +209,29 @@ type writeResult struct {
 // write asks the hub for a Chaport status write, off the event loop.
 func (a *Agent) write(ctx context.Context, status rules.ChaportStatus, extend bool, ttl time.Duration, done chan<- writeResult) {
 	started := a.clock.Now()
-	reqCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
 	secs := int((ttl + time.Second - 1) / time.Second)
-	var raw json.RawMessage
-	var err error
+	typ, data := feed.TypeSetChaport, any(feed.SetChaport{Status: string(status), TTLSeconds: secs})
 	if extend {
-		raw, err = a.feed.Request(reqCtx, feed.TypeExtendOnline, feed.ExtendOnline{TTLSeconds: secs})
-	} else {
-		raw, err = a.feed.Request(reqCtx, feed.TypeSetChaport, feed.SetChaport{Status: string(status), TTLSeconds: secs})
+		typ, data = feed.TypeExtendOnline, feed.ExtendOnline{TTLSeconds: secs}
 	}
-	res := writeResult{status: status, err: err, started: started}
-	if err == nil {
-		if err := json.Unmarshal(raw, &res.state); err != nil {
-			res.err = fmt.Errorf("decoding the hub's answer: %w", err)
-		}
-	}
+	state, err := a.askChaport(ctx, typ, data)
 	select {
-	case done <- res:
+	case done <- writeResult{status: status, state: state, err: err, started: started}:
 	case <-ctx.Done():
 	}
+}
+
+// askChaport sends one Chaport request to the hub (a write or a read-back)
+// and decodes the operator's state from the answer.
+func (a *Agent) askChaport(ctx context.Context, typ string, data any) (feed.ChaportState, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	var state feed.ChaportState
+	raw, err := a.feed.Request(ctx, typ, data)
+	if err == nil {
+		if err := json.Unmarshal(raw, &state); err != nil {
+			return state, fmt.Errorf("decoding the hub's answer: %w", err)
+		}
+	}
+	return state, err
 }

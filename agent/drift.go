@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -27,15 +26,9 @@ type readResult struct {
 
 // read asks the hub for the operator's status as Chaport reports it.
 func (a *Agent) read(ctx context.Context, done chan<- readResult) {
-	reqCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	raw, err := a.feed.Request(reqCtx, feed.TypeReadOperator, struct{}{})
-	res := readResult{err: err}
-	if err == nil {
-		res.err = json.Unmarshal(raw, &res.state)
-	}
+	state, err := a.askChaport(ctx, feed.TypeReadOperator, struct{}{})
 	select {
-	case done <- res:
+	case done <- readResult{state: state, err: err}:
 	case <-ctx.Done():
 	}
 }
