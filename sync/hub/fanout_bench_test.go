@@ -395,8 +395,8 @@ func startFanoutChild(b *testing.B, hubURL string) (*exec.Cmd, io.WriteCloser, *
 	child.Env = append(os.Environ(), fanoutChildEnv+"="+hubURL)
 	child.ExtraFiles = []*os.File{cmdR, resW} // fd 3, fd 4
 	// The child's own benchmark line must not mix into this one's output.
-	var out strings.Builder
-	child.Stdout, child.Stderr = &fanoutWriter{w: &out}, &fanoutWriter{w: &out}
+	out := &syncBuffer{}
+	child.Stdout, child.Stderr = out, out
 	if err := child.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -408,17 +408,6 @@ func startFanoutChild(b *testing.B, hubURL string) (*exec.Cmd, io.WriteCloser, *
 		}
 	})
 	return child, cmdW, bufio.NewReader(resR)
-}
-
-type fanoutWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *fanoutWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 func fanoutReadLine(b *testing.B, r *bufio.Reader) string {
