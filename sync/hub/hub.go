@@ -85,10 +85,10 @@ func (h *Hub) Handler() http.Handler {
 
 // Run polls Omnidesk and Chaport until ctx ends.
 func (h *Hub) Run(ctx context.Context) error {
-	defer h.cancel()
 	h.loadBudget()
-	// Deferred before wg.Wait below, so it runs after it; the sessions are
-	// ended first, so that nothing books a call after the save.
+	// Deferred before wg.Wait below, so it runs after it. Cancelling ends
+	// the agents' sessions (hijacked connections outlive the HTTP server),
+	// first, so that nothing books an Omnidesk call after the save.
 	defer func() {
 		h.cancel()
 		h.saveBudget()
