@@ -57,11 +57,11 @@ type chatWatcher struct {
 	state *chatState
 	// prev is the last complete poll's visitor ids, newest chat first;
 	// marks says what each one's latest chat was.
-	prev        []string
-	marks       map[string]visitorMark
-	unknown     map[string]bool // unknown event types already logged
-	failing     bool
-	saveFailing bool
+	prev    []string
+	marks   map[string]visitorMark
+	unknown map[string]bool // unknown event types already logged
+	reads   failureStreak
+	saves   failureStreak
 }
 
 type visitorMark struct {
@@ -141,27 +141,14 @@ func (w *chatWatcher) report(err error) time.Duration {
 			wait = defaultRateLimitWait
 		}
 	}
-	switch {
-	case err != nil && !w.failing:
-		w.failing = true
-		w.h.log.Warn("reading Chaport chats failed; trying again at the next poll", "err", err, "retry_after", wait)
-	case err == nil && w.failing:
-		w.failing = false
-		w.h.log.Info("reading Chaport chats works again")
-	}
+	w.reads.note(w.h.log, err, "reading Chaport chats failed; trying again at the next poll",
+		"reading Chaport chats works again", "retry_after", wait)
 	return wait
 }
 
 func (w *chatWatcher) save() {
-	err := w.state.save()
-	switch {
-	case err != nil && !w.saveFailing:
-		w.saveFailing = true
-		w.h.log.Warn("saving chat state failed; a restart may announce chats again", "err", err)
-	case err == nil && w.saveFailing:
-		w.saveFailing = false
-		w.h.log.Info("saving chat state works again")
-	}
+	w.saves.note(w.h.log, w.state.save(), "saving chat state failed; a restart may announce chats again",
+		"saving chat state works again")
 }
 
 // poll reads the watched visitors' chats and pushes what they call for.

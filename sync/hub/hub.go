@@ -131,7 +131,7 @@ func (h *Hub) omnideskCall(ctx context.Context, cost int, call func(context.Cont
 // now and then, the staff list as often as the budget share allows.
 func (h *Hub) staffLoop(ctx context.Context) {
 	var catalogueAt time.Time
-	failing := false
+	var polls failureStreak
 	for ctx.Err() == nil {
 		if catalogueAt.IsZero() || h.clock.Now().Sub(catalogueAt) >= time.Duration(h.cfg.File.CatalogueRefresh) {
 			if err := h.refreshCatalogue(ctx); err == nil {
@@ -141,16 +141,11 @@ func (h *Hub) staffLoop(ctx context.Context) {
 			}
 		}
 		err := h.pollStaff(ctx)
-		switch {
-		case ctx.Err() != nil:
+		if ctx.Err() != nil {
 			return
-		case err != nil && !failing:
-			failing = true
-			h.log.Warn("polling Omnidesk staff failed; agents keep their last status", "err", err)
-		case err == nil && failing:
-			failing = false
-			h.log.Info("polling Omnidesk staff works again")
 		}
+		polls.note(h.log, err, "polling Omnidesk staff failed; agents keep their last status",
+			"polling Omnidesk staff works again")
 	}
 }
 
