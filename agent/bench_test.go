@@ -20,10 +20,7 @@ import (
 func BenchmarkStatusChangeToChaportWrite(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sb := sandbox.New(sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: 100_000_000}})
-	if err := sb.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
+	sb := hubtest.StartSandbox(b, ctx, sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: 100_000_000}})
 	h := hubtest.Serve(b, ctx, hubtest.New(b, sb, `{"min_poll_interval": "1ms", "budget_share": 1}`, nil))
 	tok := hubtest.Token(b, sandbox.SeedStaffAnna)
 	a, err := New(Config{HubURL: h.URL, Token: tok})

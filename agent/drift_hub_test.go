@@ -17,10 +17,7 @@ import (
 func TestDriftThroughTheHub(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sb := sandbox.New(sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: 100_000}})
-	if err := sb.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	sb := hubtest.StartSandbox(t, ctx, sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: 100_000}})
 	if err := sb.SetStaffStatus(sandbox.SeedStaffAnna, sandbox.StatusOnline); err != nil {
 		t.Fatal(err)
 	}

@@ -31,10 +31,7 @@ func BenchmarkChaportWritesPerHour(b *testing.B) {
 	defer cancel()
 	start := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	fc := clock.NewFake(start)
-	sb := sandbox.New(sandbox.Config{Clock: fc})
-	if err := sb.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
+	sb := hubtest.StartSandbox(b, ctx, sandbox.Config{Clock: fc})
 	if err := sb.SetStaffStatus(sandbox.SeedStaffAnna, sandbox.StatusOnline); err != nil {
 		b.Fatal(err)
 	}

@@ -24,10 +24,7 @@ func startStack(t testing.TB, clk clock.Clock, budget int, file string) *stack {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	sb := sandbox.New(sandbox.Config{Clock: clk, Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: budget}})
-	if err := sb.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	sb := hubtest.StartSandbox(t, ctx, sandbox.Config{Clock: clk, Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: budget}})
 	h := hubtest.Serve(t, ctx, hubtest.New(t, sb, file, func(c *hub.Config) { c.Clock = clk }))
 	return &stack{sb: sb, hub: h.Hub, hubURL: h.URL}
 }

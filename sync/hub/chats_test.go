@@ -55,11 +55,8 @@ func newChatSandbox(t *testing.T, fc *clock.Fake, pageSize int) *sandbox.Sandbox
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	sb := sandbox.New(sandbox.Config{Clock: fc, Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: 1_000_000},
+	sb := hubtest.StartSandbox(t, ctx, sandbox.Config{Clock: fc, Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: 1_000_000},
 		Chaport: sandbox.ChaportSettings{VisitorsPageSize: pageSize}})
-	if err := sb.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	if err := sb.SetStaffStatus(sandbox.SeedStaffAnna, sandbox.StatusOnline); err != nil {
 		t.Fatal(err)
 	}

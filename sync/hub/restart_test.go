@@ -18,10 +18,7 @@ import (
 func TestRestartedHubKeepsTheLearnedBudget(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sb := sandbox.New(sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: 240}})
-	if err := sb.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	sb := hubtest.StartSandbox(t, ctx, sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: 240}})
 	budgetFile := filepath.Join(t.TempDir(), "omnidesk-budget.json")
 	newHub := func() *hub.Hub {
 		return hubtest.New(t, sb, `{"chats": {"enabled": false}, "min_poll_interval": "100ms"}`,

@@ -221,11 +221,8 @@ func runPhase(t *testing.T, cfg phaseConfig) phaseResult {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	sb := sandbox.New(sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: budgetPerMinute},
+	sb := hubtest.StartSandbox(t, ctx, sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: budgetPerMinute},
 		Seed: cfg.seed})
-	if err := sb.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	defer sb.Close()
 	sb.AddStaff(employees - 3)
 	calls := &callLog{sb: sb}

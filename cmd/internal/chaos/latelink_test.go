@@ -9,6 +9,7 @@ import (
 	"github.com/omnitray/omnitray/agent"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/hub"
+	"github.com/omnitray/omnitray/sync/hub/hubtest"
 	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
@@ -22,10 +23,7 @@ import (
 func TestAgentLearnsLateOperatorLink(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sb := sandbox.New(sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: budgetPerMinute}})
-	if err := sb.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	sb := hubtest.StartSandbox(t, ctx, sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: budgetPerMinute}})
 	defer sb.Close()
 	// The first Chaport call is the hub's operator list: fail it once.
 	if err := sb.SetFaults("chaport", sandbox.Faults{Next: []string{sandbox.FaultServerError}}); err != nil {

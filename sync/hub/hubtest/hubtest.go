@@ -101,3 +101,14 @@ func Token(tb testing.TB, staff int64) string {
 	}
 	return tok
 }
+
+// StartSandbox starts a sandbox of cfg, serving until ctx ends; errors end
+// tb.
+func StartSandbox(tb testing.TB, ctx context.Context, cfg sandbox.Config) *sandbox.Sandbox {
+	tb.Helper()
+	sb := sandbox.New(cfg)
+	if err := sb.Start(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return sb
+}
