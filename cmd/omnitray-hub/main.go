@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -94,15 +93,13 @@ func serve(ctx context.Context, args []string) error {
 	omnideskURL := fs.String("omnidesk-url", "", "Omnidesk account URL, e.g. https://acme.omnidesk.ru")
 	email := fs.String("omnidesk-email", "", "Omnidesk API user's e-mail")
 	chaportURL := fs.String("chaport-url", "", "Chaport URL, e.g. https://app.chaport.com")
-	config := fs.String("config", "", "hub config file (JSON: links, chat_access, timings)")
 	insecure := fs.Bool("insecure", false, "allow plain http beyond loopback")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file, to serve https/wss")
 	tlsKey := fs.String("tls-key", "", "TLS key file")
-	stateFile := fs.String("state-file", "", "where the chat watcher remembers announced chats; the learned Omnidesk budget is kept beside it (default: in the user config dir)")
+	state := addStateFlags(fs)
 	verbose := fs.Bool("verbose", false, "log debug detail")
 	for name, env := range map[string]string{"listen": "OMNITRAY_HUB_LISTEN", "omnidesk-url": "OMNIDESK_URL",
-		"omnidesk-email": "OMNIDESK_EMAIL", "chaport-url": "CHAPORT_URL", "config": "OMNITRAY_HUB_CONFIG",
-		"state-file": "OMNITRAY_HUB_STATE"} {
+		"omnidesk-email": "OMNIDESK_EMAIL", "chaport-url": "CHAPORT_URL"} {
 		fs.Env(name, env)
 	}
 	if err := fs.Parse(args); err != nil {
@@ -138,26 +135,18 @@ func serve(ctx context.Context, args []string) error {
 	if *tlsCert == "" && !*insecure && !feed.IsLoopback(host) {
 		return cli.Usagef("--listen %s without TLS would expose agent tokens; give --tls-cert/--tls-key, put it behind a TLS proxy on loopback, or pass --insecure", *listen)
 	}
-	fc, err := hub.LoadFile(*config)
+	// A restarted hub must not announce the same hand-overs again, nor
+	// forget revocations or pinned links, so its state is kept on disk.
+	stateDir, fc, err := state.resolve()
 	if err != nil {
-		return cli.Usagef("%v", err)
-	}
-	// A restarted hub must not announce the same hand-overs again, so the
-	// chat state is kept on disk unless the config names a place already.
-	switch {
-	case *stateFile != "":
-		fc.Chats.StateFile = *stateFile
-	case fc.Chats.StateFile == "":
-		if dir, err := os.UserConfigDir(); err == nil {
-			fc.Chats.StateFile = filepath.Join(dir, "omnitray-hub", "chat-state.json")
-		}
+		return err
 	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
 	}
 	log := slog.New(cli.NewLineHandler(os.Stderr, level))
-	return runHub(ctx, hubSetup{listen: *listen, secret: key, file: fc, tlsCert: *tlsCert, tlsKey: *tlsKey, log: log,
+	return runHub(ctx, hubSetup{listen: *listen, secret: key, file: fc, stateDir: stateDir, tlsCert: *tlsCert, tlsKey: *tlsKey, log: log,
 		vendors: hub.Vendors{OmnideskURL: *omnideskURL, OmnideskEmail: *email, OmnideskAPIKey: apiKey,
 			ChaportURL: *chaportURL, ChaportToken: chaportToken}})
 }
@@ -167,6 +156,7 @@ type hubSetup struct {
 	vendors         hub.Vendors
 	secret          []byte
 	file            hub.FileConfig
+	stateDir        string
 	tlsCert, tlsKey string
 	log             *slog.Logger
 }
@@ -177,12 +167,7 @@ func runHub(ctx context.Context, s hubSetup) error {
 		return cli.Usagef("%v", err)
 	}
 	cfg := hub.Config{Omnidesk: od, Chaport: cp, Secret: s.secret, File: s.file,
-		OmnideskURL: s.vendors.OmnideskURL, Logger: s.log}
-	if s.file.Chats.StateFile != "" {
-		// The learned Omnidesk budget lives beside the chat state, so a
-		// restarted hub need not start at the smallest plan's pace.
-		cfg.BudgetFile = filepath.Join(filepath.Dir(s.file.Chats.StateFile), "omnidesk-budget.json")
-	}
+		OmnideskURL: s.vendors.OmnideskURL, Logger: s.log, StateDir: s.stateDir}
 	h, err := hub.New(cfg)
 	if err != nil {
 		return err

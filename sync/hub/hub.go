@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -27,10 +28,17 @@ type Config struct {
 	Clock       clock.Clock
 	Logger      *slog.Logger
 	Feed        feed.ServerOptions
+	// StateDir, if set, is where the hub keeps what must outlive it: the
+	// learned Omnidesk budget, pinned operator links, token revocations and
+	// when each token was last seen. Empty keeps all of it in memory.
+	StateDir string
 	// BudgetFile, if set, keeps the Omnidesk budget the hub learned across
-	// a clean restart (see budgetstate.go).
+	// a clean restart (see budgetstate.go); default StateDir/omnidesk-budget.json.
 	BudgetFile string
 }
+
+// BudgetFileName is the learned Omnidesk budget's file in the state directory.
+const BudgetFileName = "omnidesk-budget.json"
 
 // Hub is a running hub: pollers plus the HTTP handler for agents.
 type Hub struct {
@@ -62,6 +70,9 @@ func New(cfg Config) (*Hub, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.File = cfg.File.withDefaults()
+	if cfg.BudgetFile == "" && cfg.StateDir != "" {
+		cfg.BudgetFile = filepath.Join(cfg.StateDir, BudgetFileName)
+	}
 	if cfg.File.OmnideskPublicURL != "" {
 		cfg.OmnideskURL = cfg.File.OmnideskPublicURL
 	}
