@@ -13,4 +13,7 @@ require (
 	golang.org/x/term v0.48.0
 )
 
-require github.com/danieljoos/wincred v1.2.3 // indirect
+require (
+	github.com/danieljoos/wincred v1.2.3 // indirect
+	golang.org/x/time v0.16.0 // indirect
+)

@@ -30,12 +30,18 @@ type pacer struct {
 	last     time.Time // when the last call was allowed
 	lastCost int
 	notAfter time.Time // nothing before this (a 429's retry_after)
-	// urgent counts waiting urgent calls; urgentDone is closed when one is
-	// through, to wake the polls standing back.
-	urgent     int
-	urgentDone chan struct{}
-	spent      []spend // calls of the last minute, oldest first
-	used       int     // their total cost
+	// Fairness between the two kinds of call. An urgent call (a status
+	// switch a person waits for) goes ahead of a waiting poll, but never
+	// twice in a row while a poll waits: however many switches arrive, the
+	// poller loses at most one slot to them, and so every employee's
+	// status reaches their agent within one poll cycle plus one slot.
+	urgentWaiting, pollsWaiting int
+	lastUrgent                  bool
+	// turn is closed and replaced whenever a call is booked or gives up,
+	// to wake the calls standing back for the other kind.
+	turn chan struct{}
+	spent []spend // calls of the last minute, oldest first
+	used  int     // their total cost
 	// booked, when set (tests only), sees each call as it is allowed.
 	booked func(at time.Time, cost int)
 }
@@ -47,7 +53,7 @@ type spend struct {
 
 func newPacer(c clock.Clock, share float64, minInterval time.Duration) *pacer {
 	return &pacer{clock: c, share: share, minInterval: minInterval, limit: assumedLimit,
-		urgentDone: make(chan struct{})}
+		turn: make(chan struct{})}
 }
 
 // spacing is the time one unit of budget buys.
@@ -93,37 +99,43 @@ func (p *pacer) earliest(now time.Time, cost int) time.Time {
 }
 
 // wait blocks until a call of the given cost (1 for a read, 2 for a write)
-// may go out, and books it. An urgent call (a person waiting on a status
-// switch) takes the next free slot; ordinary polls stand back meanwhile.
+// may go out, and books it. An urgent call takes the next free slot unless
+// the one before was urgent too and a poll is waiting (see turn).
 func (p *pacer) wait(ctx context.Context, cost int, urgent bool) error {
+	p.mu.Lock()
 	if urgent {
-		p.mu.Lock()
-		p.urgent++
-		p.mu.Unlock()
-		defer func() {
-			p.mu.Lock()
-			p.urgent--
-			close(p.urgentDone)
-			p.urgentDone = make(chan struct{})
-			p.mu.Unlock()
-		}()
+		p.urgentWaiting++
+	} else {
+		p.pollsWaiting++
 	}
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		if urgent {
+			p.urgentWaiting--
+		} else {
+			p.pollsWaiting--
+		}
+		close(p.turn)
+		p.turn = make(chan struct{})
+		p.mu.Unlock()
+	}()
 	for {
 		p.mu.Lock()
-		if !urgent && p.urgent > 0 {
-			done := p.urgentDone
+		if p.standsBack(urgent) {
+			turn := p.turn
 			p.mu.Unlock()
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
-			case <-done:
+			case <-turn:
 			}
 			continue
 		}
 		now := p.clock.Now()
 		at := p.earliest(now, cost)
 		if !at.After(now) {
-			p.last, p.lastCost = now, cost
+			p.last, p.lastCost, p.lastUrgent = now, cost, urgent
 			p.spent = append(p.spent, spend{now, cost})
 			p.used += cost
 			if p.booked != nil {
@@ -133,6 +145,8 @@ func (p *pacer) wait(ctx context.Context, cost int, urgent bool) error {
 			return nil
 		}
 		p.mu.Unlock()
+		// Whoever books first when the slot comes wins it; the other
+		// kind's standing back is decided afresh then.
 		t := p.clock.NewTimer(at.Sub(now))
 		select {
 		case <-ctx.Done():
@@ -141,6 +155,15 @@ func (p *pacer) wait(ctx context.Context, cost int, urgent bool) error {
 		case <-t.C():
 		}
 	}
+}
+
+// standsBack says whether a call of this kind must let the other kind go
+// first; callers hold p.mu. Never both: one of the two is always free.
+func (p *pacer) standsBack(urgent bool) bool {
+	if urgent {
+		return p.lastUrgent && p.pollsWaiting > 0
+	}
+	return p.urgentWaiting > 0 && !p.lastUrgent
 }
 
 // observe records the account's budget as a response reported it.

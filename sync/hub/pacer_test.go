@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -131,5 +132,70 @@ func waitPending(t *testing.T, fc *clock.Fake, n int) {
 			t.Fatalf("%d timers pending, want %d", fc.Pending(), n)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// Switches arriving back to back cannot starve the poller: while a poll
+// waits, no two urgent calls go in a row, so a status change made in
+// Omnidesk reaches agents within one poll cycle plus one switch's slot
+// (issue 10: one client looping switch_status held polls back for 33 s).
+func TestPacerKeepsPollsGoingUnderSwitchFlood(t *testing.T) {
+	start := time.Unix(1000, 0)
+	fc := clock.NewFake(start)
+	p := newPacer(fc, 0.25, time.Second)
+	p.observe(240) // one unit a second
+	var mu sync.Mutex
+	var order []int // costs in booking order: 1 a poll, 2 a switch
+	p.mu.Lock()
+	p.booked = func(_ time.Time, cost int) {
+		mu.Lock()
+		order = append(order, cost)
+		mu.Unlock()
+	}
+	p.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	for range 20 { // twenty clients, each sending its next switch at once
+		wg.Go(func() {
+			for p.wait(ctx, 2, true) == nil {
+			}
+		})
+	}
+	wg.Go(func() {
+		for p.wait(ctx, 1, false) == nil {
+		}
+	})
+	booked := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(order)
+	}
+	for booked() < 60 {
+		if fc.Now().Sub(start) > 10*time.Minute {
+			t.Fatalf("only %d calls booked in ten fake minutes", booked())
+		}
+		if fc.Pending() > 0 {
+			fc.Advance(250 * time.Millisecond)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	cancel()
+	mu.Lock()
+	defer mu.Unlock()
+	polls, run := 0, 0
+	for i, c := range order {
+		if c == 1 {
+			polls, run = polls+1, 0
+			continue
+		}
+		if run++; run > 1 {
+			t.Fatalf("two switches in a row while a poll waited, at call %d: %v", i, order)
+		}
+	}
+	if polls < len(order)/3 {
+		t.Fatalf("%d polls in %d calls: %v", polls, len(order), order)
 	}
 }
