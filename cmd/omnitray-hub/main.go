@@ -176,6 +176,7 @@ func runHub(ctx context.Context, s hubSetup) error {
 	if err != nil {
 		return fmt.Errorf("listening: %w", err)
 	}
+	ln = hub.GuardListener(ln, nil, s.log)
 	srv := &http.Server{Handler: h.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
 	scheme := "http"
@@ -183,25 +184,41 @@ func runHub(ctx context.Context, s hubSetup) error {
 		scheme = "https"
 	}
 	s.log.Info("hub listening", "url", scheme+"://"+ln.Addr().String(), "budget_share",
-		strconv.FormatFloat(s.file.BudgetShare, 'f', -1, 64))
-	errc := make(chan error, 2)
-	go func() { errc <- h.Run(ctx) }()
+		strconv.FormatFloat(s.file.BudgetShare, 'f', -1, 64), "state_dir", s.stateDir)
+	// The hub's own context: it ends on a signal or when serving fails, and
+	// Run returning is what says its state is saved.
+	hubCtx, stopHub := context.WithCancel(ctx)
+	defer stopHub()
+	ran := make(chan error, 1)
+	go func() { ran <- h.Run(hubCtx) }()
+	served := make(chan error, 1)
 	go func() {
 		if s.tlsCert != "" {
-			errc <- srv.ServeTLS(ln, s.tlsCert, s.tlsKey)
+			served <- srv.ServeTLS(ln, s.tlsCert, s.tlsKey)
 		} else {
-			errc <- srv.Serve(ln)
+			served <- srv.Serve(ln)
 		}
 	}()
+	var failed error
 	select {
 	case <-ctx.Done():
-	case err := <-errc:
+		s.log.Info("stopping: saving state")
+	case err := <-served:
 		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serving: %w", err)
+			failed = fmt.Errorf("serving: %w", err)
 		}
 	}
+	stopHub()
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shut)
-	return nil
+	// Returning lets main exit, which would cut short the budget and chat
+	// state saves that Run makes on its way out (and leave their temp files).
+	select {
+	case <-ran:
+		s.log.Info("hub stopped")
+	case <-time.After(10 * time.Second):
+		s.log.Warn("hub did not finish saving its state within 10s; stopping anyway")
+	}
+	return failed
 }

@@ -144,6 +144,9 @@ func (c *Client) Run(ctx context.Context, out chan<- Event) error {
 		if gotSnapshot || c.opts.Clock.Now().Sub(start) >= stableAfter {
 			attempt = 0
 		}
+		if closedWith(err, CloseTooManySessions) {
+			attempt = maxBackoffAttempt // the longest wait, see CloseTooManySessions
+		}
 		delay := backoff(attempt, c.opts.MinBackoff, c.opts.MaxBackoff, c.opts.Rand())
 		attempt++
 		t := c.opts.Clock.NewTimer(delay)
@@ -154,6 +157,16 @@ func (c *Client) Run(ctx context.Context, out chan<- Event) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// maxBackoffAttempt is an attempt number whose backoff is the maximum for any
+// sane MinBackoff and MaxBackoff.
+const maxBackoffAttempt = 64
+
+// closedWith reports whether err is the peer's close frame with this code.
+func closedWith(err error, code int) bool {
+	var ce *websocket.CloseError
+	return errors.As(err, &ce) && ce.Code == code
 }
 
 // backoff is the delay before reconnect attempt n (0-based): exponential from
@@ -230,7 +243,11 @@ func answer(env Envelope) (json.RawMessage, error) {
 	if err != nil || body.Code == "" {
 		return nil, &RemoteError{Code: CodeInternal, Message: "malformed error answer"}
 	}
-	return nil, &RemoteError{Code: body.Code, Message: body.Message}
+	re := &RemoteError{Code: body.Code, Message: body.Message}
+	if body.RetryAfterSeconds > 0 && body.RetryAfterSeconds < 24*3600 {
+		re.RetryAfter = time.Duration(body.RetryAfterSeconds * float64(time.Second))
+	}
+	return nil, re
 }
 
 func emit(ctx context.Context, out chan<- Event, ev Event) bool {

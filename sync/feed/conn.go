@@ -46,6 +46,9 @@ func readFailure(err error, limit int64, pongWait time.Duration) error {
 	switch {
 	case errors.Is(err, websocket.ErrReadLimit):
 		return fmt.Errorf("read frame: %w (limit %d bytes)", ErrFrameTooLarge, limit)
+	case errors.As(err, &ce) && ce.Code >= 4000 && ce.Code <= 4999 && ce.Text != "":
+		// The hub's own reasons are sentences meant for the employee.
+		return fmt.Errorf("the hub closed the connection: %s: %w", ce.Text, err)
 	case errors.As(err, &ce):
 		return fmt.Errorf("peer closed the connection: %w", err)
 	case errors.As(err, &ne) && ne.Timeout():

@@ -36,7 +36,7 @@ const (
 	CodeNoChatAccess = "no_chat_access" // "online" asked while the mapping gives no chat access
 	CodeRefused      = "refused"        // the vendor (Omnidesk, Chaport) said no
 	CodeUnavailable  = "unavailable"    // the vendor could not be reached
-	CodeRateLimited  = "rate_limited"   // the vendor's rate limit is exhausted; retry later
+	CodeRateLimited  = "rate_limited"   // the vendor's or the hub's limit is used up; retry after retry_after_seconds
 	CodeNotLinked    = "not_linked"     // the staff member has no Chaport operator
 	CodeInternal     = "internal"       // a hub bug; details are in the hub's log
 )
@@ -51,6 +51,17 @@ const (
 	DefaultSendQueue           = 64
 	DefaultMinBackoff          = 500 * time.Millisecond
 	DefaultMaxBackoff          = 30 * time.Second
+)
+
+// Close codes the hub sends when it ends a connection for a reason the
+// agent should act on; 4000–4999 is the application's range. The close
+// frame's text says the same for people.
+const (
+	// CloseTooManySessions: the employee has more live connections than the
+	// hub allows (sessions_per_staff) and this, the oldest, made way. The
+	// agent waits its longest backoff before trying again, so that two
+	// computers over the limit do not keep closing each other.
+	CloseTooManySessions = 4008
 )
 
 // Errors callers tell apart with errors.Is.
@@ -189,12 +200,17 @@ type ExtendOnline struct {
 type ErrorBody struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// RetryAfterSeconds, on rate_limited, is when the same request may
+	// succeed; 0 when the hub cannot tell.
+	RetryAfterSeconds float64 `json:"retry_after_seconds,omitempty"`
 }
 
 // RemoteError is the hub's "error" answer to a request.
 type RemoteError struct {
 	Code    string
 	Message string
+	// RetryAfter, on rate_limited, is how long to wait before asking again.
+	RetryAfter time.Duration
 }
 
 func (e *RemoteError) Error() string {
@@ -242,6 +258,11 @@ func decode(frame []byte, limit int64) (Envelope, error) {
 		// A type mismatch leaves the well-typed fields filled in; only the
 		// id is trustworthy enough to keep.
 		return Envelope{ID: env.ID}, fmt.Errorf("decode frame: %w: %w", ErrBadFrame, err)
+	}
+	if env.V == 0 && env.Type == "" && env.ID == "" {
+		// null, {} and other frames with nothing of an envelope in them are
+		// malformed, not "another version" to be ignored in silence.
+		return Envelope{}, fmt.Errorf("decode frame: %w: not an envelope", ErrBadFrame)
 	}
 	if env.V != Version {
 		return env, fmt.Errorf("decode frame: %w: v=%d", ErrVersion, env.V)

@@ -162,7 +162,12 @@ func (c *ServerConn) Reply(req Envelope, data any) error {
 // ReplyError answers req with an error; code is one of the Code* constants.
 // msg is shown to the employee, so it must be plain words with no secrets.
 func (c *ServerConn) ReplyError(req Envelope, code, msg string) error {
-	env, err := NewEnvelope(TypeError, req.ID, ErrorBody{Code: code, Message: msg})
+	return c.ReplyErrorBody(req, ErrorBody{Code: code, Message: msg})
+}
+
+// ReplyErrorBody answers req with an error that may carry a retry time.
+func (c *ServerConn) ReplyErrorBody(req Envelope, body ErrorBody) error {
+	env, err := NewEnvelope(TypeError, req.ID, body)
 	if err != nil {
 		return fmt.Errorf("reply error to %q: %w", req.Type, err)
 	}
@@ -208,10 +213,17 @@ func (c *ServerConn) Serve(ctx context.Context) error {
 // Close says goodbye and closes the connection. It may wait up to WriteWait
 // for the write pump to let go of the socket.
 func (c *ServerConn) Close() error {
-	if !c.finish(ErrClosed) {
+	return c.CloseWith(websocket.CloseNormalClosure, "closed by hub")
+}
+
+// CloseWith closes the connection with a close code (one of the Close*
+// constants) and a reason the agent logs and shows; reason is for people
+// and must hold no secret.
+func (c *ServerConn) CloseWith(code int, reason string) error {
+	if !c.finish(fmt.Errorf("%w: %s", ErrClosed, reason)) {
 		return nil
 	}
-	goodbye(c.ws, websocket.CloseNormalClosure, "closed by hub", c.opts.WriteWait)
+	goodbye(c.ws, code, reason, c.opts.WriteWait)
 	if err := c.ws.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("close feed connection: %w", err)
 	}

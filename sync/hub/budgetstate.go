@@ -91,10 +91,20 @@ func (p *pacer) restore(st budgetState) error {
 	if n := len(spent); n > 0 {
 		p.last, p.lastCost = spent[n-1].at, spent[n-1].cost
 	}
+	// A retry_after still running is obeyed, but never for longer than
+	// one may last: a file with a far not_after (a wrong clock, an edit)
+	// must not stop the hub polling for good.
 	if st.NotAfter.After(now) {
-		p.notAfter = st.NotAfter
+		p.notAfter = minTime(st.NotAfter, now.Add(p.maxHold))
 	}
 	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // takeBudgetState reads the saved state and removes the file. A missing
@@ -144,6 +154,10 @@ func (h *Hub) loadBudget() {
 	case ok:
 		h.log.Info("Omnidesk budget restored from the last run", "rate_limit_per_minute", st.Limit,
 			"spacing", h.pace.interval())
+		if until := h.pace.holdUntil(); until.After(h.clock.Now()) {
+			h.log.Warn("waiting on Omnidesk's retry_after from the last run before the first call",
+				"until", until.UTC().Format(time.RFC3339), "saved_not_after", st.NotAfter.UTC().Format(time.RFC3339))
+		}
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 func TestBudgetStateCarriesTheWindow(t *testing.T) {
 	start := time.Unix(1000, 0)
 	fc := clock.NewFake(start)
-	old := newPacer(fc, 0.25, time.Second)
+	old := newPacer(fc, 0.25, time.Second, time.Minute)
 	if _, ok := old.export(); ok {
 		t.Fatal("exported a budget nobody stated")
 	}
@@ -41,7 +41,7 @@ func TestBudgetStateCarriesTheWindow(t *testing.T) {
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatalf("the file outlived its reading: %v", err)
 	}
-	fresh := newPacer(fc, 0.25, time.Second)
+	fresh := newPacer(fc, 0.25, time.Second, time.Minute)
 	if err := fresh.restore(got); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestBudgetStateRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := good
 			tc.edit(&st)
-			p := newPacer(clock.NewFake(now), 0.25, time.Second)
+			p := newPacer(clock.NewFake(now), 0.25, time.Second, time.Minute)
 			err := p.restore(st)
 			if (err != nil) != tc.fails {
 				t.Fatalf("restore: %v", err)
@@ -101,5 +101,25 @@ func TestBudgetStateRefusals(t *testing.T) {
 	}
 	if _, ok, err := takeBudgetState(path); ok || err != nil {
 		t.Fatalf("a broken file is removed too: %v, %v", ok, err)
+	}
+}
+
+// A saved not_after years ahead (a wrong clock, an edited file) used to stop
+// the hub polling for good; it is obeyed for at most max_retry_after.
+func TestRestoredRetryAfterIsCapped(t *testing.T) {
+	now := time.Unix(100_000, 0)
+	p := newPacer(clock.NewFake(now), 0.25, time.Second, time.Minute)
+	st := budgetState{Version: budgetStateVersion, SavedAt: now.Add(-time.Second), Limit: 240,
+		NotAfter: now.Add(5 * 365 * 24 * time.Hour)}
+	if err := p.restore(st); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.holdUntil().Sub(now); got != time.Minute {
+		t.Fatalf("restored hold %v, want capped at 1m", got)
+	}
+	// And a retry_after Omnidesk sends is capped the same way.
+	q := newPacer(clock.NewFake(now), 0.25, time.Second, time.Minute)
+	if held := q.backoff(100 * time.Hour); held != time.Minute || q.holdUntil().Sub(now) != time.Minute {
+		t.Fatalf("retry_after of 100h held %v (until %v)", held, q.holdUntil().Sub(now))
 	}
 }

@@ -65,6 +65,8 @@ type FileConfig struct {
 		UntilField     string `json:"until_field,omitempty"`
 		EventTimeField string `json:"event_time_field,omitempty"`
 	} `json:"chaport,omitzero"`
+	// Limits bound what one employee's token can make the hub do.
+	Limits LimitsConfig `json:"limits,omitzero"`
 	// Chats tunes the Chaport chat watcher (bot → human hand-overs).
 	Chats    ChatsConfig `json:"chats,omitzero"`
 	Omnidesk struct {
@@ -125,6 +127,9 @@ func ParseFile(data []byte) (FileConfig, error) {
 	if err := fc.Chats.check(); err != nil {
 		return fc, fmt.Errorf("chats: %w", err)
 	}
+	if err := fc.Limits.check(); err != nil {
+		return fc, fmt.Errorf("limits: %w", err)
+	}
 	return fc, nil
 }
 
@@ -153,6 +158,7 @@ func (fc FileConfig) withDefaults() FileConfig {
 	def(&fc.MaxLease, 10*time.Minute)
 	def(&fc.GraceAllowance, 10*time.Minute)
 	fc.Chats = fc.Chats.withDefaults()
+	fc.Limits = fc.Limits.withDefaults()
 	return fc
 }
 

@@ -31,6 +31,7 @@ type directory struct {
 	operatorByID    map[string]chaport.Operator
 	operatorByEmail map[string]chaport.Operator
 	subs            map[int64]map[*session]struct{}
+	joins           uint64 // sessions ever joined, to order them by age
 	// onlineUntil is when the online lease this hub last wrote for an
 	// operator ends; extend_online only ever prolongs a live one.
 	onlineUntil map[string]time.Time
@@ -188,22 +189,37 @@ func (d *directory) operatorLocked(staffID int64) (feed.Operator, bool) {
 
 // join subscribes a session to its staff member's changes and hands it the
 // snapshot in the same critical section, so that no change can overtake the
-// snapshot on the wire. send must not block.
-func (d *directory) join(staffID int64, s *session, omnideskURL string, send func(feed.Snapshot) error) (bool, error) {
+// snapshot on the wire. send must not block. When the staff member then has
+// more than maxSessions, the oldest are unsubscribed and returned for the
+// caller to close: one token must not hold the hub's descriptors.
+func (d *directory) join(staffID int64, s *session, maxSessions int, omnideskURL string, send func(feed.Snapshot) error) (joined bool, evicted []*session, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	snap, ok := d.snapshotLocked(staffID, omnideskURL)
 	if !ok {
-		return false, nil
+		return false, nil, nil
 	}
 	if err := send(snap); err != nil {
-		return true, err
+		return true, nil, err
 	}
 	if d.subs[staffID] == nil {
 		d.subs[staffID] = map[*session]struct{}{}
 	}
-	d.subs[staffID][s] = struct{}{}
-	return true, nil
+	d.joins++
+	s.seq = d.joins
+	set := d.subs[staffID]
+	set[s] = struct{}{}
+	for len(set) > max(maxSessions, 1) {
+		var oldest *session
+		for o := range set {
+			if oldest == nil || o.seq < oldest.seq {
+				oldest = o
+			}
+		}
+		delete(set, oldest)
+		evicted = append(evicted, oldest)
+	}
+	return true, evicted, nil
 }
 
 func (d *directory) snapshotLocked(staffID int64, omnideskURL string) (feed.Snapshot, bool) {

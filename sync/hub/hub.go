@@ -47,6 +47,10 @@ type Hub struct {
 	clock clock.Clock
 	dir   *directory
 	pace  *pacer
+	// switches limits status switches per employee; refusals keeps the
+	// log of refused handshakes to a line per source and minute.
+	switches *switchGate
+	refusals *refusalLog
 	// ctx ends the agents' sessions when Run's context ends; hijacked
 	// websocket connections outlive their HTTP server otherwise.
 	ctx    context.Context
@@ -81,9 +85,12 @@ func New(cfg Config) (*Hub, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Hub{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, dir: newDirectory(cfg.File),
-		pace:   newPacer(cfg.Clock, cfg.File.BudgetShare, time.Duration(cfg.File.MinPollInterval)),
-		ctx:    ctx,
-		cancel: cancel}, nil
+		pace: newPacer(cfg.Clock, cfg.File.BudgetShare, time.Duration(cfg.File.MinPollInterval),
+			time.Duration(cfg.File.Limits.MaxRetryAfter)),
+		switches: newSwitchGate(cfg.File.Limits),
+		refusals: newRefusalLog(cfg.Clock, cfg.Logger),
+		ctx:      ctx,
+		cancel:   cancel}, nil
 }
 
 // Handler serves /v1/feed (the agents' websocket) and /healthz.
@@ -132,8 +139,11 @@ func (h *Hub) omnideskCall(ctx context.Context, cost int, call func(context.Cont
 		if !ok {
 			wait = time.Minute // the legacy 403 says nothing; a minute empties any window
 		}
-		h.pace.backoff(wait)
-		h.log.Warn("Omnidesk rate limit reached; waiting", "retry_after", wait)
+		if held := h.pace.backoff(wait); held < wait {
+			h.log.Warn("Omnidesk rate limit reached; waiting, capped at limits.max_retry_after", "retry_after", wait, "waiting", held)
+		} else {
+			h.log.Warn("Omnidesk rate limit reached; waiting", "retry_after", wait)
+		}
 	}
 	return err
 }

@@ -23,6 +23,9 @@ type pacer struct {
 	clock       clock.Clock
 	share       float64
 	minInterval time.Duration
+	// maxHold caps one retry_after (received or restored): see
+	// LimitsConfig.MaxRetryAfter.
+	maxHold time.Duration
 
 	mu       sync.Mutex
 	limit    int
@@ -39,7 +42,7 @@ type pacer struct {
 	lastUrgent                  bool
 	// turn is closed and replaced whenever a call is booked or gives up,
 	// to wake the calls standing back for the other kind.
-	turn chan struct{}
+	turn  chan struct{}
 	spent []spend // calls of the last minute, oldest first
 	used  int     // their total cost
 	// booked, when set (tests only), sees each call as it is allowed.
@@ -51,8 +54,8 @@ type spend struct {
 	cost int
 }
 
-func newPacer(c clock.Clock, share float64, minInterval time.Duration) *pacer {
-	return &pacer{clock: c, share: share, minInterval: minInterval, limit: assumedLimit,
+func newPacer(c clock.Clock, share float64, minInterval, maxHold time.Duration) *pacer {
+	return &pacer{clock: c, share: share, minInterval: minInterval, maxHold: maxHold, limit: assumedLimit,
 		turn: make(chan struct{})}
 }
 
@@ -176,13 +179,23 @@ func (p *pacer) observe(limit int) {
 	p.limit, p.learned = limit, true
 }
 
-// backoff holds every call until d from now, as a 429's retry_after asks.
-func (p *pacer) backoff(d time.Duration) {
+// backoff holds every call until d from now, as a 429's retry_after asks,
+// but for at most maxHold; it returns the wait it applied.
+func (p *pacer) backoff(d time.Duration) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	d = min(max(d, 0), p.maxHold)
 	if until := p.clock.Now().Add(d); until.After(p.notAfter) {
 		p.notAfter = until
 	}
+	return d
+}
+
+// holdUntil is when a retry_after being obeyed ends (zero or past: none).
+func (p *pacer) holdUntil() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.notAfter
 }
 
 // interval is the current spacing, for logs and /healthz.

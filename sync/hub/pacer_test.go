@@ -49,7 +49,7 @@ func TestPacerKeepsToTheShare(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fc := clock.NewFake(start.Add(17 * time.Second))
-			p := newPacer(fc, tc.share, time.Second)
+			p := newPacer(fc, tc.share, time.Second, time.Minute)
 			p.observe(tc.limit)
 			if got := p.interval(); got != tc.spacing {
 				t.Fatalf("spacing %v, want %v", got, tc.spacing)
@@ -70,7 +70,7 @@ func TestPacerKeepsToTheShare(t *testing.T) {
 
 func TestPacerHonoursRetryAfter(t *testing.T) {
 	fc := clock.NewFake(time.Unix(1000, 0))
-	p := newPacer(fc, 0.25, time.Second)
+	p := newPacer(fc, 0.25, time.Second, time.Minute)
 	p.observe(600) // 400ms spacing → min interval 1s
 	first := book(t, fc, p, 1)
 	p.backoff(17 * time.Second)
@@ -84,7 +84,7 @@ func TestPacerHonoursRetryAfter(t *testing.T) {
 func TestPacerLetsUrgentCallsGoFirst(t *testing.T) {
 	start := time.Unix(1000, 0)
 	fc := clock.NewFake(start)
-	p := newPacer(fc, 0.25, time.Second)
+	p := newPacer(fc, 0.25, time.Second, time.Minute)
 	p.observe(8) // 2 units a minute, one per 30 s
 	book(t, fc, p, 1)
 	// Costs tell the two calls apart: the poll is 1 unit, the switch 2.
@@ -142,7 +142,7 @@ func waitPending(t *testing.T, fc *clock.Fake, n int) {
 func TestPacerKeepsPollsGoingUnderSwitchFlood(t *testing.T) {
 	start := time.Unix(1000, 0)
 	fc := clock.NewFake(start)
-	p := newPacer(fc, 0.25, time.Second)
+	p := newPacer(fc, 0.25, time.Second, time.Minute)
 	p.observe(240) // one unit a second
 	var mu sync.Mutex
 	var order []int // costs in booking order: 1 a poll, 2 a switch

@@ -6,20 +6,25 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/vendorapi"
+	"golang.org/x/time/rate"
 )
 
 // session is one connected agent.
 type session struct {
-	hub       *Hub
-	staffID   int64
-	conn      *feed.ServerConn
-	switching atomic.Bool
+	hub     *Hub
+	staffID int64
+	conn    *feed.ServerConn
+	// requests is this connection's budget for requests that cost a
+	// vendor call (limits.requests_per_minute).
+	requests *rate.Limiter
+	// seq orders a staff member's sessions by age, for the session cap;
+	// set by the directory when the session joins.
+	seq uint64
 }
 
 func (s *session) send(env feed.Envelope) {
@@ -36,15 +41,24 @@ func (h *Hub) serveHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]any{"ok": ready, "staff": staff, "agents": agents,
-		"poll_spacing": h.pace.interval().String()})
+	health := map[string]any{"ok": ready, "staff": staff, "agents": agents,
+		"poll_spacing": h.pace.interval().String()}
+	if until := h.pace.holdUntil(); until.After(h.clock.Now()) {
+		// A hub holding back on Omnidesk's request says so, or an operator
+		// sees only a 503 and a quiet log.
+		health["omnidesk_wait_until"] = until.UTC().Format(time.RFC3339)
+		health["omnidesk_wait"] = "Omnidesk asked the hub to wait (retry_after); no calls until then"
+	}
+	_ = json.NewEncoder(w).Encode(health)
 }
 
 func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
 	staffID, err := Verify(h.cfg.Secret, feed.BearerToken(r), h.clock.Now())
 	if err != nil {
-		// The reason goes to the log and the agent; the token itself never does.
-		h.log.Warn("agent token refused", "remote", r.RemoteAddr, "reason", err)
+		// The reason goes to the log and the agent; the token itself never
+		// does. Anyone can send handshakes, so the log gets one line per
+		// source and minute, with a count, not one per attempt.
+		h.refusals.note(r.RemoteAddr, err.Error())
 		http.Error(w, "token refused: "+err.Error(), http.StatusUnauthorized)
 		return
 	}
@@ -53,7 +67,7 @@ func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, _, known := h.dir.current(staffID); !known {
-		h.log.Warn("agent token names unknown staff", "staff", staffID)
+		h.refusals.note(r.RemoteAddr, fmt.Sprintf("token names staff %d, who is not in Omnidesk", staffID))
 		http.Error(w, fmt.Sprintf("staff %d is not in Omnidesk", staffID), http.StatusForbidden)
 		return
 	}
@@ -62,8 +76,8 @@ func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
 		h.log.Debug("websocket upgrade failed", "err", err)
 		return
 	}
-	s := &session{hub: h, staffID: staffID, conn: conn}
-	joined, err := h.dir.join(staffID, s, h.cfg.OmnideskURL, func(snap feed.Snapshot) error {
+	s := &session{hub: h, staffID: staffID, conn: conn, requests: h.cfg.File.Limits.newRequestLimiter()}
+	joined, evicted, err := h.dir.join(staffID, s, h.cfg.File.Limits.SessionsPerStaff, h.cfg.OmnideskURL, func(snap feed.Snapshot) error {
 		env, err := feed.NewEnvelope(feed.TypeSnapshot, "", snap)
 		if err != nil {
 			return err
@@ -75,6 +89,14 @@ func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("agent connected", "staff", staffID, "remote", r.RemoteAddr)
+	for _, old := range evicted {
+		h.log.Info("closing an employee's oldest connection: over the session limit", "staff", staffID,
+			"limit", h.cfg.File.Limits.SessionsPerStaff)
+		go func() {
+			_ = old.conn.CloseWith(feed.CloseTooManySessions, fmt.Sprintf(
+				"replaced by a newer connection: at most %d at once per employee", h.cfg.File.Limits.SessionsPerStaff))
+		}()
+	}
 	// The session outlives this handler: returning lets net/http free the
 	// request and its buffers, which a hub holding thousands of agents
 	// would otherwise keep for every one of them.
@@ -90,6 +112,12 @@ func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
 
 func (s *session) handleRequests(ctx context.Context) {
 	for env := range s.conn.Requests() {
+		// Every request type here costs a vendor call: none may go out
+		// beyond the connection's budget.
+		if ok, retry := take(s.requests, s.hub.clock.Now()); !ok {
+			s.reply(env, nil, &limitError{what: "too many requests from this connection", retry: retry})
+			continue
+		}
 		switch env.Type {
 		case feed.TypeSetChaport:
 			data, err := s.setChaport(ctx, env)
@@ -102,13 +130,14 @@ func (s *session) handleRequests(ctx context.Context) {
 			s.reply(env, data, err)
 		case feed.TypeSwitchStatus:
 			// A switch may wait for Omnidesk budget; it must not hold up
-			// lease renewals behind it, and one at a time is plenty.
-			if !s.switching.CompareAndSwap(false, true) {
-				s.reply(env, nil, &feed.RemoteError{Code: feed.CodeBadRequest, Message: "a status switch is already under way"})
+			// lease renewals behind it. One per employee at a time, a few
+			// a minute: each one spends the company's shared budget.
+			if err := s.hub.switches.enter(s.staffID, s.hub.clock.Now()); err != nil {
+				s.reply(env, nil, err)
 				continue
 			}
 			go func() {
-				defer s.switching.Store(false)
+				defer s.hub.switches.leave(s.staffID)
 				data, err := s.switchStatus(ctx, env)
 				s.reply(env, data, err)
 			}()
@@ -126,11 +155,19 @@ func (s *session) reply(req feed.Envelope, data any, err error) {
 		return
 	}
 	var re *feed.RemoteError
-	if !errors.As(err, &re) {
+	var le *limitError
+	switch {
+	case errors.As(err, &le):
+		re = &feed.RemoteError{Code: feed.CodeRateLimited, Message: le.what + "; try again shortly", RetryAfter: le.retry}
+	case !errors.As(err, &re):
 		re = &feed.RemoteError{Code: feed.CodeInternal, Message: "internal error"}
 		s.hub.log.Error("handling an agent request", "staff", s.staffID, "type", req.Type, "err", err)
 	}
-	_ = s.conn.ReplyError(req, re.Code, re.Message)
+	body := feed.ErrorBody{Code: re.Code, Message: re.Message}
+	if re.RetryAfter > 0 {
+		body.RetryAfterSeconds = max(re.RetryAfter.Seconds(), 0.001)
+	}
+	_ = s.conn.ReplyErrorBody(req, body)
 }
 
 func refuse(code, format string, a ...any) error {
@@ -146,7 +183,9 @@ func vendorRefusal(service string, err error) error {
 	}
 	switch {
 	case errors.Is(err, vendorapi.ErrRateLimited):
-		return refuse(feed.CodeRateLimited, "%s is rate limiting; try again shortly", service)
+		re := &feed.RemoteError{Code: feed.CodeRateLimited, Message: service + " is rate limiting; try again shortly"}
+		re.RetryAfter, _ = vendorapi.RetryAfter(err)
+		return re
 	case errors.Is(err, vendorapi.ErrBadRequest), errors.Is(err, vendorapi.ErrForbidden),
 		errors.Is(err, vendorapi.ErrNotFound):
 		return refuse(feed.CodeRefused, "%s refused it%s", service, msg)
@@ -164,9 +203,9 @@ func (s *session) setChaport(ctx context.Context, env feed.Envelope) (any, error
 	if status != chaport.Online && status != chaport.Offline && status != chaport.Invisible {
 		return nil, refuse(feed.CodeBadRequest, "status must be online, offline or invisible")
 	}
-	ttl := time.Duration(req.TTLSeconds) * time.Second
-	if maxTTL := time.Duration(s.hub.cfg.File.MaxLease); ttl < time.Second || ttl > maxTTL {
-		return nil, refuse(feed.CodeBadRequest, "ttl_seconds must be between 1 and %d", int(maxTTL.Seconds()))
+	ttl, err := s.leaseTTL(req.TTLSeconds)
+	if err != nil {
+		return nil, err
 	}
 	op, linked := s.hub.dir.operatorFor(s.staffID)
 	if req.OperatorID != "" && (!linked || req.OperatorID != op.ID) {
@@ -182,6 +221,17 @@ func (s *session) setChaport(ctx context.Context, env feed.Envelope) (any, error
 			s.hub.dir.statusName(statusID))
 	}
 	return s.writeChaport(ctx, op, status, ttl)
+}
+
+// leaseTTL checks a requested lease against max_lease before turning it
+// into a duration: a huge ttl_seconds would overflow the multiplication and
+// wrap round to a small, "valid" one.
+func (s *session) leaseTTL(seconds int) (time.Duration, error) {
+	maxSeconds := int(time.Duration(s.hub.cfg.File.MaxLease) / time.Second)
+	if seconds < 1 || seconds > maxSeconds {
+		return 0, refuse(feed.CodeBadRequest, "ttl_seconds must be between 1 and %d", maxSeconds)
+	}
+	return time.Duration(seconds) * time.Second, nil
 }
 
 // writeChaport performs the write and remembers an online lease for later
@@ -211,9 +261,9 @@ func (s *session) extendOnline(ctx context.Context, env feed.Envelope) (any, err
 	if err != nil {
 		return nil, refuse(feed.CodeBadRequest, "bad extend_online payload")
 	}
-	ttl := time.Duration(req.TTLSeconds) * time.Second
-	if maxTTL := time.Duration(s.hub.cfg.File.MaxLease); ttl < time.Second || ttl > maxTTL {
-		return nil, refuse(feed.CodeBadRequest, "ttl_seconds must be between 1 and %d", int(maxTTL.Seconds()))
+	ttl, err := s.leaseTTL(req.TTLSeconds)
+	if err != nil {
+		return nil, err
 	}
 	op, linked := s.hub.dir.operatorFor(s.staffID)
 	if !linked {
