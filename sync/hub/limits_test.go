@@ -106,7 +106,7 @@ func TestRefusalLogOncePerSourcePerMinute(t *testing.T) {
 	fc.Advance(time.Minute)
 	buf.Reset()
 	l.note("10.0.0.1:4001", "token signature does not match")
-	if !strings.Contains(buf.String(), "refused_since_last_line=499") {
+	if !strings.Contains(buf.String(), "times_since_last_line=499") {
 		t.Fatalf("the next minute's line lacks the count: %s", buf.String())
 	}
 	// Many sources: memory stays bounded, the excess is logged as one.

@@ -13,9 +13,10 @@ import (
 // handshakes from many addresses.
 const maxRefusalSources = 4096
 
-// refusalLog writes refused handshakes to the log at most once per source
-// address and minute, with how many were refused since the source's last
-// line: the log's volume must not be anyone's to grow.
+// refusalLog writes an event to the log at most once per key (a source
+// address, a staff member) and minute, with how many happened since the
+// key's last line: the log's volume must not be anyone's to grow, neither
+// by refused handshakes nor by one token's connections.
 type refusalLog struct {
 	clock clock.Clock
 	log   *slog.Logger
@@ -33,15 +34,20 @@ func newRefusalLog(c clock.Clock, log *slog.Logger) *refusalLog {
 	return &refusalLog{clock: c, log: log, sources: map[string]*refusalWindow{}}
 }
 
-// note records one refusal from remote (host:port) for reason.
+// note records one refused handshake from remote (host:port) for reason.
 func (l *refusalLog) note(remote, reason string) {
 	host, _, err := net.SplitHostPort(remote)
 	if err != nil {
 		host = remote
 	}
+	l.event(host, "agent token refused", "remote", host, "reason", reason)
+}
+
+// event logs msg with attrs, unless key had a line less than a minute ago.
+func (l *refusalLog) event(key, msg string, attrs ...any) {
 	now := l.clock.Now()
 	l.mu.Lock()
-	w, ok := l.sources[host]
+	w, ok := l.sources[key]
 	if !ok && len(l.sources) >= maxRefusalSources {
 		for h, old := range l.sources {
 			if now.Sub(old.start) >= time.Minute {
@@ -49,13 +55,13 @@ func (l *refusalLog) note(remote, reason string) {
 			}
 		}
 		if len(l.sources) >= maxRefusalSources {
-			host = "other sources"
-			w, ok = l.sources[host]
+			key = "other sources"
+			w, ok = l.sources[key]
 		}
 	}
 	if !ok {
 		w = &refusalWindow{}
-		l.sources[host] = w
+		l.sources[key] = w
 	}
 	if !w.start.IsZero() && now.Sub(w.start) < time.Minute {
 		w.unshown++
@@ -65,6 +71,5 @@ func (l *refusalLog) note(remote, reason string) {
 	before := w.unshown
 	w.start, w.unshown = now, 0
 	l.mu.Unlock()
-	l.log.Warn("agent token refused", "remote", host, "reason", reason,
-		"refused_since_last_line", before)
+	l.log.Warn(msg, append(attrs, "times_since_last_line", before)...)
 }

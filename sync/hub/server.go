@@ -90,8 +90,8 @@ func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.Info("agent connected", "staff", staffID, "remote", r.RemoteAddr)
 	for _, old := range evicted {
-		h.log.Info("closing an employee's oldest connection: over the session limit", "staff", staffID,
-			"limit", h.cfg.File.Limits.SessionsPerStaff)
+		h.refusals.event(fmt.Sprintf("staff %d", staffID), "closing an employee's oldest connection: over limits.sessions_per_staff",
+			"staff", staffID, "limit", h.cfg.File.Limits.SessionsPerStaff)
 		go func() {
 			_ = old.conn.CloseWith(feed.CloseTooManySessions, fmt.Sprintf(
 				"replaced by a newer connection: at most %d at once per employee", h.cfg.File.Limits.SessionsPerStaff))

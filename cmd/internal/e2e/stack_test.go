@@ -45,12 +45,24 @@ type stack struct {
 	controlURL, hubURL, secret string
 	sandbox, hub               *proc
 	hubEnv                     []string
+	// hubConfig replaces the default hub.json; hubWrap runs the hub under
+	// another command (e.g. prlimit), when set before startHub.
+	hubConfig string
+	hubWrap   []string
 }
 
 func startStack(t *testing.T) *stack {
 	t.Helper()
+	return startStackWith(t, func(*stack) {})
+}
+
+// startStackWith is startStack with the hub's setup (hubConfig, hubWrap)
+// changed first.
+func startStackWith(t *testing.T, edit func(*stack)) *stack {
+	t.Helper()
 	needBinaries(t)
-	s := &stack{t: t, env: procEnv(t)}
+	s := &stack{t: t, env: procEnv(t), hubConfig: hubConfig}
+	edit(s)
 	s.startSandbox()
 	s.startHub()
 	return s
@@ -94,7 +106,7 @@ func (s *stack) startHub() {
 	_, _ = rand.Read(raw)
 	s.secret = hex.EncodeToString(raw)
 	cfg := filepath.Join(t.TempDir(), "hub.json")
-	if err := os.WriteFile(cfg, []byte(hubConfig), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(s.hubConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for attempt := 1; ; attempt++ {
@@ -103,7 +115,7 @@ func (s *stack) startHub() {
 			"OMNIDESK_API_KEY=sandbox-omnidesk-key", "CHAPORT_URL="+s.chaportURL,
 			"CHAPORT_TOKEN=sandbox-chaport-token", "OMNITRAY_HUB_SECRET="+s.secret,
 			"OMNITRAY_HUB_LISTEN="+addr, "OMNITRAY_HUB_CONFIG="+cfg)
-		s.hub = startProc(t, s.hubEnv, hubBin, "serve")
+		s.runHub()
 		s.hubURL = "http://" + addr
 		if s.waitHubReady() {
 			return
@@ -112,6 +124,29 @@ func (s *stack) startHub() {
 			t.Fatalf("the hub exited early (code %d): %s", s.hub.exitCode(), s.hub.stderr.String())
 		}
 	}
+}
+
+// runHub starts the hub process with the stack's environment (address,
+// config, state directory), as a restart does.
+func (s *stack) runHub() {
+	if len(s.hubWrap) == 0 {
+		s.hub = startProc(s.t, s.hubEnv, hubBin, "serve")
+		return
+	}
+	args := append(append(append([]string{}, s.hubWrap[1:]...), hubBin), "serve")
+	s.hub = startProc(s.t, s.hubEnv, s.hubWrap[0], args...)
+}
+
+// stateDir is where the hub keeps its state in this stack's environment
+// (the default: the user config directory's omnitray-hub).
+func (s *stack) stateDir() string {
+	for _, kv := range s.env {
+		if v, ok := strings.CutPrefix(kv, "XDG_CONFIG_HOME="); ok {
+			return filepath.Join(v, "omnitray-hub")
+		}
+	}
+	s.t.Fatal("no XDG_CONFIG_HOME in the stack's environment")
+	return ""
 }
 
 // waitHubReady waits for /healthz (a first Omnidesk poll) and for the hub's
