@@ -36,7 +36,7 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 // FileConfig is the hub's config file (--config). Everything is optional.
 type FileConfig struct {
 	// Links maps Omnidesk staff ids to Chaport operator ids; staff not listed
-	// are linked by e-mail.
+	// are linked by e-mail, once, and then pinned (links.go).
 	Links map[string]string `json:"links,omitempty"`
 	// ChatAccess says which custom Omnidesk statuses give access to active
 	// chats (the API does not expose it). 1 always has access; 2 and 3 never.

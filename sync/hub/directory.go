@@ -2,7 +2,6 @@ package hub
 
 import (
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,21 +16,24 @@ import (
 // connected for whom. The pollers write it; the websocket sessions read it
 // and are told of changes.
 type directory struct {
-	links      map[int64]string // configured staff → operator
-	chatAccess map[int64]bool   // configured custom status access
+	chatAccess map[int64]bool // configured custom status access
+	// linkWork tells the hub's link keeper that book has notes to log or
+	// pins to save (linkstate.go); it holds at most one wake-up.
+	linkWork chan struct{}
 
 	mu        sync.Mutex
 	ready     bool // a staff poll has succeeded
 	staff     map[int64]staffEntry
 	statuses  []omnidesk.StaffStatus
 	catalogue rules.Catalogue
-	// Chaport operators by id and by lower-cased e-mail (the first of a
-	// repeated address wins): operatorLocked runs for every agent on every
-	// operator refresh and chat push, so it must not scan the list.
-	operatorByID    map[string]chaport.Operator
-	operatorByEmail map[string]chaport.Operator
-	subs            map[int64]map[*session]struct{}
-	joins           uint64 // sessions ever joined, to order them by age
+	// Chaport operators by id, and book's staff → operator links (links.go),
+	// decided again only when staff e-mails or operators change:
+	// operatorLocked runs for every agent on every operator refresh and
+	// chat push, so it must not scan a list.
+	operatorByID map[string]chaport.Operator
+	book         *linkBook
+	subs         map[int64]map[*session]struct{}
+	joins        uint64 // sessions ever joined, to order them by age
 	// onlineUntil is when the online lease this hub last wrote for an
 	// operator ends; extend_online only ever prolongs a live one.
 	onlineUntil map[string]time.Time
@@ -46,11 +48,15 @@ type staffEntry struct {
 	accessLostAt time.Time
 }
 
-func newDirectory(fc FileConfig) *directory {
-	return &directory{links: fc.links(), chatAccess: fc.chatAccess(),
+// newDirectory starts from the config and the pins a last run saved.
+func newDirectory(fc FileConfig, pins map[int64]string) *directory {
+	d := &directory{chatAccess: fc.chatAccess(), linkWork: make(chan struct{}, 1),
 		staff: map[int64]staffEntry{}, subs: map[int64]map[*session]struct{}{},
 		onlineUntil: map[string]time.Time{},
 		catalogue:   rules.BuildCatalogue(nil, fc.chatAccess())}
+	d.book = newLinkBook(fc.links(), pins)
+	d.linkWork <- struct{}{} // the config may have replaced or dropped pins
+	return d
 }
 
 // statusChange is one staff member's new status, to push to their agents.
@@ -60,16 +66,22 @@ type statusChange struct {
 	to      []*session
 }
 
-// updateStaff stores one page of a poll and returns the changes to push;
+// updateStaff stores one page of a poll and returns the changes to push,
+// and a fresh snapshot for every agent whose operator link it changed;
 // complete marks the poll's last page, after which agents may connect
 // (before it, a staff member on a later page would look unknown).
-func (d *directory) updateStaff(list []omnidesk.Staff, now time.Time, complete bool) []statusChange {
+func (d *directory) updateStaff(list []omnidesk.Staff, now time.Time, complete bool, omnideskURL string) ([]statusChange, map[*session]feed.Snapshot) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	// Links hang on e-mails, and on nothing before a whole poll is in
+	// (links.go): decide them again only then, or when an e-mail changed.
+	relink := complete && !d.ready
+	wasReady := d.ready
 	d.ready = d.ready || complete
 	var out []statusChange
 	for _, s := range list {
 		old, known := d.staff[s.ID]
+		relink = relink || wasReady && (!known || old.person.Email != s.Email)
 		e := staffEntry{person: feed.Person{ID: s.ID, Name: s.FullName, Email: s.Email},
 			statusID: s.StatusID, observedAt: now}
 		if known && old.statusID == s.StatusID {
@@ -88,7 +100,10 @@ func (d *directory) updateStaff(list []omnidesk.Staff, now time.Time, complete b
 				change: feed.StatusChange{StatusID: s.StatusID, ObservedAt: now}})
 		}
 	}
-	return out
+	if !relink {
+		return out, nil
+	}
+	return out, d.relinkLocked(omnideskURL)
 }
 
 // updateCatalogue stores the status catalogue; it reports whether it changed
@@ -129,22 +144,66 @@ func (d *directory) feedStatuses() []feed.Status {
 func (d *directory) updateOperators(ops []chaport.Operator, omnideskURL string) map[*session]feed.Snapshot {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	before := make(map[int64]feed.Operator, len(d.subs))
-	for staffID := range d.subs {
-		before[staffID], _ = d.operatorLocked(staffID)
-	}
+	before := d.subscribedOperatorsLocked()
 	d.operatorByID = make(map[string]chaport.Operator, len(ops))
-	d.operatorByEmail = make(map[string]chaport.Operator, len(ops))
 	for _, o := range ops {
 		if _, dup := d.operatorByID[o.ID]; !dup {
 			d.operatorByID[o.ID] = o
 		}
-		if email := strings.ToLower(o.Email); email != "" {
-			if _, dup := d.operatorByEmail[email]; !dup {
-				d.operatorByEmail[email] = o
-			}
+	}
+	d.relinkLinksLocked()
+	return d.resendLocked(before, omnideskURL)
+}
+
+// relinkLocked decides the links again after a staff change and returns a
+// fresh snapshot for every agent whose operator that changed.
+func (d *directory) relinkLocked(omnideskURL string) map[*session]feed.Snapshot {
+	before := d.subscribedOperatorsLocked()
+	d.relinkLinksLocked()
+	return d.resendLocked(before, omnideskURL)
+}
+
+// relinkLinksLocked runs the link rules (links.go) on what the directory
+// knows, and wakes the link keeper if there is something to log or save.
+func (d *directory) relinkLinksLocked() {
+	staff := make([]linkStaff, 0, len(d.staff))
+	for id, e := range d.staff {
+		staff = append(staff, linkStaff{ID: id, Email: e.person.Email})
+	}
+	ops := make([]linkOperator, 0, len(d.operatorByID))
+	for _, o := range d.operatorByID {
+		ops = append(ops, linkOperator{ID: o.ID, Email: o.Email})
+	}
+	if d.book.update(staff, ops, d.ready, d.operatorByID != nil) {
+		select {
+		case d.linkWork <- struct{}{}:
+		default: // a wake-up is already waiting; it takes this too
 		}
 	}
+}
+
+// takeLinks hands the link keeper the notes to log and the pins to save.
+func (d *directory) takeLinks() (notes []linkNote, pins map[int64]string, changed bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.book.take()
+}
+
+// subscribedOperatorsLocked is the operator of every connected agent's
+// staff member, to compare after a relink.
+func (d *directory) subscribedOperatorsLocked() map[int64]feed.Operator {
+	before := make(map[int64]feed.Operator, len(d.subs))
+	for staffID := range d.subs {
+		before[staffID], _ = d.operatorLocked(staffID)
+	}
+	return before
+}
+
+// resendLocked returns a fresh snapshot for every connected agent whose
+// operator differs from before: an agent that connected while Chaport was
+// unreachable must learn its operator, and one whose link moved must learn
+// that too.
+func (d *directory) resendLocked(before map[int64]feed.Operator, omnideskURL string) map[*session]feed.Snapshot {
 	resend := map[*session]feed.Snapshot{}
 	for staffID, set := range d.subs {
 		if now, _ := d.operatorLocked(staffID); now == before[staffID] {
@@ -162,7 +221,8 @@ func (d *directory) updateOperators(ops []chaport.Operator, omnideskURL string) 
 }
 
 // operatorFor resolves the staff member's Chaport operator: the configured
-// link, else the operator with the same e-mail.
+// link, else the pinned one, else (once, then pinned) the operator with the
+// same e-mail; see links.go.
 func (d *directory) operatorFor(staffID int64) (feed.Operator, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -170,21 +230,15 @@ func (d *directory) operatorFor(staffID int64) (feed.Operator, bool) {
 }
 
 func (d *directory) operatorLocked(staffID int64) (feed.Operator, bool) {
-	if id, ok := d.links[staffID]; ok {
-		if o, ok := d.operatorByID[id]; ok {
-			return feed.Operator{ID: o.ID, Name: o.Name, Email: o.Email}, true
-		}
-		// Configured but not (yet) seen in Chaport: trust the config.
-		return feed.Operator{ID: id}, true
-	}
-	e, ok := d.staff[staffID]
-	if !ok || e.person.Email == "" {
+	id, ok := d.book.operator(staffID)
+	if !ok {
 		return feed.Operator{}, false
 	}
-	if o, ok := d.operatorByEmail[strings.ToLower(e.person.Email)]; ok {
+	if o, ok := d.operatorByID[id]; ok {
 		return feed.Operator{ID: o.ID, Name: o.Name, Email: o.Email}, true
 	}
-	return feed.Operator{}, false
+	// Configured or pinned but not (yet) seen in Chaport: trust the link.
+	return feed.Operator{ID: id}, true
 }
 
 // join subscribes a session to its staff member's changes and hands it the

@@ -47,6 +47,7 @@ type Hub struct {
 	clock clock.Clock
 	dir   *directory
 	pace  *pacer
+	links *linkKeeper
 	// switches limits status switches per employee; refusals keeps the
 	// log of refused handshakes to a line per source and minute.
 	switches *switchGate
@@ -83,10 +84,17 @@ func New(cfg Config) (*Hub, error) {
 	if cfg.Feed.Logger == nil {
 		cfg.Feed.Logger = cfg.Logger
 	}
+	// Before anything starts: a hub that cannot read its pins must not
+	// start (see linkstate.go).
+	pins, err := loadPins(linksFile(cfg.StateDir))
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Hub{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, dir: newDirectory(cfg.File),
+	return &Hub{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, dir: newDirectory(cfg.File, pins),
 		pace: newPacer(cfg.Clock, cfg.File.BudgetShare, time.Duration(cfg.File.MinPollInterval),
 			time.Duration(cfg.File.Limits.MaxRetryAfter)),
+		links:    &linkKeeper{path: linksFile(cfg.StateDir)},
 		switches: newSwitchGate(cfg.File.Limits),
 		refusals: newRefusalLog(cfg.Clock, cfg.Logger),
 		ctx:      ctx,
@@ -110,6 +118,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	defer func() {
 		h.cancel()
 		h.saveBudget()
+		h.flushLinks()
 	}()
 	// Run waits for the chat watcher so that its last state file write is
 	// done before a restarted hub reads the file.
@@ -118,6 +127,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	if h.cfg.File.Chats.enabled() {
 		wg.Go(func() { h.chatLoop(ctx) })
 	}
+	wg.Go(func() { h.keepLinks(ctx) })
 	go h.operatorLoop(ctx)
 	h.staffLoop(ctx)
 	return nil
@@ -202,10 +212,12 @@ func (h *Hub) pollStaff(ctx context.Context) error {
 		}
 		seen += len(p.Staff)
 		last := len(p.Staff) < 100 || seen >= p.TotalCount
-		for _, ch := range h.dir.updateStaff(p.Staff, h.clock.Now(), last) {
+		changes, relinked := h.dir.updateStaff(p.Staff, h.clock.Now(), last, h.cfg.OmnideskURL)
+		for _, ch := range changes {
 			h.log.Debug("Omnidesk status changed", "staff", ch.staffID, "status", ch.change.StatusID, "agents", len(ch.to))
 			h.push(ch.to, feed.TypeStatus, ch.change)
 		}
+		h.sendSnapshots(relinked)
 		if last {
 			break
 		}
@@ -227,6 +239,15 @@ func (h *Hub) push(to []*session, typ string, data any) {
 	}
 }
 
+// sendSnapshots sends agents a fresh snapshot after a re-link.
+func (h *Hub) sendSnapshots(to map[*session]feed.Snapshot) {
+	for s, snap := range to {
+		if env, err := feed.NewEnvelope(feed.TypeSnapshot, "", snap); err == nil {
+			s.send(env)
+		}
+	}
+}
+
 // operatorLoop keeps the Chaport operator list fresh for e-mail links.
 func (h *Hub) operatorLoop(ctx context.Context) {
 	retry := 5 * time.Second
@@ -240,11 +261,7 @@ func (h *Hub) operatorLoop(ctx context.Context) {
 			h.log.Warn("reading Chaport operators failed", "err", err)
 			wait, retry = retry, min(retry*2, wait)
 		} else {
-			for s, snap := range h.dir.updateOperators(ops, h.cfg.OmnideskURL) {
-				if env, err := feed.NewEnvelope(feed.TypeSnapshot, "", snap); err == nil {
-					s.send(env)
-				}
-			}
+			h.sendSnapshots(h.dir.updateOperators(ops, h.cfg.OmnideskURL))
 			retry = 5 * time.Second
 		}
 		t := h.clock.NewTimer(wait)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -24,6 +25,7 @@ func (s *Sandbox) controlHandler() http.Handler {
 	})
 	for _, prefix := range []string{"/_sandbox", "/_sim"} {
 		mux.HandleFunc("POST "+prefix+"/staff/{id}/status", s.ctlStaffStatus)
+		mux.HandleFunc("POST "+prefix+"/staff/{id}/email", s.ctlStaffEmail)
 		mux.HandleFunc("POST "+prefix+"/operators/{id}/ui-status", s.ctlOperatorUI)
 		mux.HandleFunc("POST "+prefix+"/chats", s.ctlStartChat)
 		mux.HandleFunc("POST "+prefix+"/chats/{vid}/events", s.ctlAppendChat)
@@ -72,6 +74,61 @@ func (s *Sandbox) SetStaffStatus(staffID, statusID int64) error {
 		}
 	}
 	return fmt.Errorf("unknown staff %d", staffID)
+}
+
+// maxEmailLen is the longest address RFC 5321 allows in a path.
+const maxEmailLen = 254
+
+// SetStaffEmail changes a staff member's e-mail as an Omnidesk admin (or the
+// staff member, in their profile) would. The hub links staff to Chaport
+// operators by e-mail, so tests use it to move an address around; it does
+// not check that the address is unused, so that a test can give two staff
+// one address. It must look like an address: one "@" with text on both
+// sides, no spaces or control characters, at most 254 bytes.
+func (s *Sandbox) SetStaffEmail(staffID int64, email string) error {
+	if err := checkEmail(email); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range s.staff {
+		if st.ID == staffID {
+			st.Email, st.UpdatedAt = email, s.clock.Now()
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown staff %d", staffID)
+}
+
+func checkEmail(email string) error {
+	local, domain, ok := strings.Cut(email, "@")
+	switch {
+	case len(email) > maxEmailLen:
+		return fmt.Errorf("email is longer than %d bytes", maxEmailLen)
+	case !ok || local == "" || domain == "" || strings.Contains(domain, "@"):
+		return fmt.Errorf("email %q is not of the form name@domain", email)
+	case strings.IndexFunc(email, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0:
+		return fmt.Errorf("email %q has a space or a control character", email)
+	}
+	return nil
+}
+
+func (s *Sandbox) ctlStaffEmail(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	var body struct {
+		Email string `json:"email"`
+	}
+	if err == nil {
+		err = decodeStrict(r, &body)
+	}
+	if err == nil {
+		err = s.SetStaffEmail(id, body.Email)
+	}
+	if err != nil {
+		ctlError(w, http.StatusBadRequest, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
 // SetOperatorUIStatus changes an operator's status as a person in Chaport's

@@ -238,3 +238,27 @@ func TestLeaseLapsesOnTheClock(t *testing.T) {
 		t.Fatalf("Advance did not lapse the lease: %s", got)
 	}
 }
+
+func TestStaffEmailControlIsStrict(t *testing.T) {
+	s, _ := startSandbox(t, Config{})
+	ctl := s.ControlURL + "/_sandbox/staff/"
+	runCalls(t, []call{
+		{"not an address", "POST", ctl + "203/email", nil, `{"email":"boris"}`, 400, "name@domain"},
+		{"two @", "POST", ctl + "203/email", nil, `{"email":"a@b@c"}`, 400, "name@domain"},
+		{"a space", "POST", ctl + "203/email", nil, `{"email":"bo ris@acme.test"}`, 400, "space"},
+		{"empty", "POST", ctl + "203/email", nil, `{"email":""}`, 400, ""},
+		{"too long", "POST", ctl + "203/email", nil, `{"email":"` + strings.Repeat("a", 250) + `@acme.test"}`, 400, "longer"},
+		{"unknown field", "POST", ctl + "203/email", nil, `{"mail":"boris@acme.test"}`, 400, "unknown field"},
+		{"unknown staff", "POST", ctl + "999/email", nil, `{"email":"x@acme.test"}`, 400, "unknown staff"},
+		// Another staff member's address is allowed: the hub must cope.
+		{"ok", "POST", ctl + "203/email", nil, `{"email":"boris@acme.test"}`, 200, ""},
+		{"sim alias", "POST", s.ControlURL + "/_sim/staff/201/email", nil, `{"email":"Anna@Acme.test"}`, 200, ""},
+	})
+	got := map[int64]string{}
+	for _, st := range s.State().Staff {
+		got[st.ID] = st.Email
+	}
+	if got[203] != "boris@acme.test" || got[202] != "boris@acme.test" || got[201] != "Anna@Acme.test" {
+		t.Fatalf("e-mails after the controls: %v", got)
+	}
+}
