@@ -134,6 +134,20 @@
 // (ErrSlowClient) rather than slowing the hub down, and catches up through
 // the snapshot when it reconnects. All of these are options.
 //
+// # Close codes
+//
+// Besides the standard codes (1000 normal, 1001 hub shutting down, 1009
+// frame too large), the hub closes a session with an application code in
+// the 4000–4999 range and a reason meant for the employee:
+//
+//	4401  token expired — run `omnitray login`     (the token's exp passed while connected)
+//	4403  token revoked — ask your administrator for a new token
+//
+// A handshake with such a token is answered HTTP 401 with the same code in
+// the "Omnitray-Refusal" header and the reason as the body. Either way the
+// client stops with ErrTokenExpired or ErrTokenRevoked (both wrap
+// ErrUnauthorized) instead of reconnecting: only a new token helps.
+//
 // # Reconnecting
 //
 // Client.Run reconnects after any loss with exponential backoff from
