@@ -47,6 +47,9 @@ type Hub struct {
 	clock clock.Clock
 	dir   *directory
 	pace  *pacer
+	// tokens admits agents' tokens and ends sessions whose token expired or
+	// was revoked (sessionauth.go).
+	tokens *tokenGuard
 	// ctx ends the agents' sessions when Run's context ends; hijacked
 	// websocket connections outlive their HTTP server otherwise.
 	ctx    context.Context
@@ -79,8 +82,12 @@ func New(cfg Config) (*Hub, error) {
 	if cfg.Feed.Logger == nil {
 		cfg.Feed.Logger = cfg.Logger
 	}
+	tokens, err := newTokenGuard(cfg)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Hub{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, dir: newDirectory(cfg.File),
+	return &Hub{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, dir: newDirectory(cfg.File), tokens: tokens,
 		pace:   newPacer(cfg.Clock, cfg.File.BudgetShare, time.Duration(cfg.File.MinPollInterval)),
 		ctx:    ctx,
 		cancel: cancel}, nil
@@ -111,6 +118,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	if h.cfg.File.Chats.enabled() {
 		wg.Go(func() { h.chatLoop(ctx) })
 	}
+	wg.Go(func() { h.tokens.run(ctx) })
 	go h.operatorLoop(ctx)
 	h.staffLoop(ctx)
 	return nil

@@ -18,6 +18,7 @@ import (
 type session struct {
 	hub       *Hub
 	staffID   int64
+	token     Claims // checked again while the session lives (sessionauth.go)
 	conn      *feed.ServerConn
 	switching atomic.Bool
 }
@@ -41,7 +42,8 @@ func (h *Hub) serveHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
-	staffID, err := Verify(h.cfg.Secret, feed.BearerToken(r), h.clock.Now())
+	claims, err := h.admit(w, r)
+	staffID := claims.Staff
 	if err != nil {
 		// The reason goes to the log and the agent; the token itself never does.
 		h.log.Warn("agent token refused", "remote", r.RemoteAddr, "reason", err)
@@ -62,7 +64,7 @@ func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
 		h.log.Debug("websocket upgrade failed", "err", err)
 		return
 	}
-	s := &session{hub: h, staffID: staffID, conn: conn}
+	s := &session{hub: h, staffID: staffID, token: claims, conn: conn}
 	joined, err := h.dir.join(staffID, s, h.cfg.OmnideskURL, func(snap feed.Snapshot) error {
 		env, err := feed.NewEnvelope(feed.TypeSnapshot, "", snap)
 		if err != nil {
@@ -80,6 +82,7 @@ func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
 	// would otherwise keep for every one of them.
 	go func() {
 		defer h.dir.unsubscribe(staffID, s)
+		defer h.tokens.track(s)()
 		ctx, cancel := context.WithCancel(h.ctx)
 		defer cancel()
 		go s.handleRequests(ctx)
