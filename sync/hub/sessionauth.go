@@ -22,7 +22,7 @@ var ErrTokenRevoked = errors.New(feed.ReasonTokenRevoked)
 // tokenCheckEvery is how often the hub re-reads the revocations and looks
 // for live sessions whose token expired or was revoked: a revocation takes
 // effect within two of these.
-const tokenCheckEvery = time.Second
+const tokenCheckEvery = 500 * time.Millisecond
 
 // revocationList is where the hub learns which tokens are revoked. One hub
 // reads tokens.json in its state directory; replicas will share a NATS KV

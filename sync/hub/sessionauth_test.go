@@ -60,6 +60,7 @@ func healthy(url string) bool {
 
 // runningAgent is a feed client whose Run result the test can await.
 type runningAgent struct {
+	c      *feed.Client
 	events chan feed.Event
 	done   chan error
 }
@@ -73,7 +74,7 @@ func (g *guardStack) agent(t *testing.T, token string) *runningAgent {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	a := &runningAgent{events: make(chan feed.Event, 64), done: make(chan error, 1)}
+	a := &runningAgent{c: c, events: make(chan feed.Event, 64), done: make(chan error, 1)}
 	go func() { a.done <- c.Run(ctx, a.events) }()
 	return a
 }
