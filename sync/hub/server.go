@@ -167,9 +167,9 @@ func (s *session) setChaport(ctx context.Context, env feed.Envelope) (any, error
 	if status != chaport.Online && status != chaport.Offline && status != chaport.Invisible {
 		return nil, refuse(feed.CodeBadRequest, "status must be online, offline or invisible")
 	}
-	ttl := time.Duration(req.TTLSeconds) * time.Second
-	if maxTTL := time.Duration(s.hub.cfg.File.MaxLease); ttl < time.Second || ttl > maxTTL {
-		return nil, refuse(feed.CodeBadRequest, "ttl_seconds must be between 1 and %d", int(maxTTL.Seconds()))
+	ttl, err := leaseTTL(req.TTLSeconds, time.Duration(s.hub.cfg.File.MaxLease))
+	if err != nil {
+		return nil, err
 	}
 	op, linked := s.hub.dir.operatorFor(s.staffID)
 	if req.OperatorID != "" && (!linked || req.OperatorID != op.ID) {
@@ -214,9 +214,9 @@ func (s *session) extendOnline(ctx context.Context, env feed.Envelope) (any, err
 	if err != nil {
 		return nil, refuse(feed.CodeBadRequest, "bad extend_online payload")
 	}
-	ttl := time.Duration(req.TTLSeconds) * time.Second
-	if maxTTL := time.Duration(s.hub.cfg.File.MaxLease); ttl < time.Second || ttl > maxTTL {
-		return nil, refuse(feed.CodeBadRequest, "ttl_seconds must be between 1 and %d", int(maxTTL.Seconds()))
+	ttl, err := leaseTTL(req.TTLSeconds, time.Duration(s.hub.cfg.File.MaxLease))
+	if err != nil {
+		return nil, err
 	}
 	op, linked := s.hub.dir.operatorFor(s.staffID)
 	if !linked {
