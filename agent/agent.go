@@ -181,9 +181,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			l.connection, l.connErr = Disconnected, err.Error()
-			l.publish()
-			return fmt.Errorf("connecting to the hub: %w", err)
+			return l.feedEnded(err)
 		case ev := <-events:
 			l.onFeed(ev)
 		case <-l.timerC():

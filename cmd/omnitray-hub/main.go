@@ -24,7 +24,7 @@ import (
 func main() {
 	cli.Main("omnitray-hub", "the per-company Omnitray server", []*cli.Command{
 		{Name: "serve", Short: "poll Omnidesk and serve agents", Run: serve},
-		{Name: "token", Short: "print a signed agent token for one staff member", Run: token},
+		{Name: "token", Short: "issue (print), list or revoke agent tokens", Run: token},
 	})
 }
 
@@ -39,35 +39,6 @@ func secret() ([]byte, error) {
 		return nil, cli.Usagef("OMNITRAY_HUB_SECRET: %v", err)
 	}
 	return []byte(s), nil
-}
-
-func token(ctx context.Context, args []string) error {
-	fs := cli.NewFlagSet("omnitray-hub", "token", "omnitray-hub token --staff ID [--ttl 720h]\n\n"+
-		"Prints a signed agent token naming one Omnidesk staff member. Needs OMNITRAY_HUB_SECRET.")
-	staff := fs.Int64("staff", 0, "Omnidesk staff id the token is for (required)")
-	ttl := fs.Duration("ttl", 720*time.Hour, "how long the token is valid")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := fs.NoArgs(); err != nil {
-		return err
-	}
-	if *staff <= 0 {
-		return cli.Usagef("--staff must be a positive Omnidesk staff id")
-	}
-	if *ttl < time.Minute {
-		return cli.Usagef("--ttl must be at least 1m")
-	}
-	key, err := secret()
-	if err != nil {
-		return err
-	}
-	tok, err := hub.Sign(key, *staff, time.Now(), *ttl)
-	if err != nil {
-		return fmt.Errorf("signing the token: %w", err)
-	}
-	fmt.Println(tok)
-	return nil
 }
 
 // checkVendorURL refuses plain http to anything but loopback: the vendor

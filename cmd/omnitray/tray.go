@@ -58,7 +58,7 @@ func runTray(ctx context.Context, r trayRun) error {
 		go func() {
 			if err := a.Run(ctx); err != nil {
 				log.Error("the agent stopped", "err", err)
-				agent.SignInNeeded(ctx, n, "The hub refused the stored token.", log)
+				agent.SignInNeeded(ctx, n, agent.StopReason(err), log)
 			}
 		}()
 		statusN, chatN := agent.SplitNotifier(ctx, n)

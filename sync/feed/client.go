@@ -120,7 +120,9 @@ func NewClient(opts ClientOptions) (*Client, error) {
 // Run keeps the feed connected until ctx is done, reporting on out, which
 // must be drained promptly (a blocked reader cannot answer pings). It returns
 // ctx's error, or an error wrapping ErrUnauthorized when the hub refuses the
-// token, since retrying a refused token only fills the hub's log.
+// token, since retrying a refused token only fills the hub's log: exactly
+// ErrTokenExpired or ErrTokenRevoked when the hub said which (on a live
+// session's close frame or on the handshake).
 func (c *Client) Run(ctx context.Context, out chan<- Event) error {
 	if !c.running.CompareAndSwap(false, true) {
 		return errors.New("feed: Run is already running")
@@ -133,7 +135,7 @@ func (c *Client) Run(ctx context.Context, out chan<- Event) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		err = redact(err, c.opts.Token)
+		err = plainRefusal(redact(err, c.opts.Token))
 		if errors.Is(err, ErrUnauthorized) {
 			return err
 		}

@@ -115,7 +115,9 @@
 //	                an extension past the grace allowance
 //	refused         the vendor (Omnidesk or Chaport) said no
 //	unavailable     the vendor could not be reached
-//	rate_limited    the vendor's rate limit is used up; try later
+//	rate_limited    the vendor's rate limit, or the hub's own limit on this
+//	                connection or employee, is used up; retry_after_seconds
+//	                (when present) says when the same request may succeed
 //	not_linked      the employee has no Chaport operator
 //	internal        a hub fault; details are in the hub's log
 //
@@ -133,6 +135,23 @@
 // frames per agent; an agent that cannot keep up is disconnected
 // (ErrSlowClient) rather than slowing the hub down, and catches up through
 // the snapshot when it reconnects. All of these are options.
+//
+// # Close codes
+//
+// Besides the standard codes (1000 normal, 1001 hub shutting down, 1009
+// frame too large), the hub closes a session with an application code in
+// the 4000–4999 range and a reason meant for the employee:
+//
+//	4401  token expired — run `omnitray login`     (the token's exp passed while connected)
+//	4403  token revoked — ask your administrator for a new token
+//	4008  replaced by a newer connection: at most N at once per employee
+//	      (the oldest of an employee's connections, over the hub's
+//	      sessions_per_staff; the client waits its longest backoff)
+//
+// A handshake with such a token is answered HTTP 401 with the same code in
+// the "Omnitray-Refusal" header and the reason as the body. Either way the
+// client stops with ErrTokenExpired or ErrTokenRevoked (both wrap
+// ErrUnauthorized) instead of reconnecting: only a new token helps.
 //
 // # Reconnecting
 //

@@ -53,17 +53,6 @@ const (
 	DefaultMaxBackoff          = 30 * time.Second
 )
 
-// Close codes the hub sends when it ends a connection for a reason the
-// agent should act on; 4000–4999 is the application's range. The close
-// frame's text says the same for people.
-const (
-	// CloseTooManySessions: the employee has more live connections than the
-	// hub allows (sessions_per_staff) and this, the oldest, made way. The
-	// agent waits its longest backoff before trying again, so that two
-	// computers over the limit do not keep closing each other.
-	CloseTooManySessions = 4008
-)
-
 // Errors callers tell apart with errors.Is.
 var (
 	ErrBadFrame      = errors.New("feed: malformed frame")

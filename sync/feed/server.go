@@ -213,17 +213,10 @@ func (c *ServerConn) Serve(ctx context.Context) error {
 // Close says goodbye and closes the connection. It may wait up to WriteWait
 // for the write pump to let go of the socket.
 func (c *ServerConn) Close() error {
-	return c.CloseWith(websocket.CloseNormalClosure, "closed by hub")
-}
-
-// CloseWith closes the connection with a close code (one of the Close*
-// constants) and a reason the agent logs and shows; reason is for people
-// and must hold no secret.
-func (c *ServerConn) CloseWith(code int, reason string) error {
-	if !c.finish(fmt.Errorf("%w: %s", ErrClosed, reason)) {
+	if !c.finish(ErrClosed) {
 		return nil
 	}
-	goodbye(c.ws, code, reason, c.opts.WriteWait)
+	goodbye(c.ws, websocket.CloseNormalClosure, "closed by hub", c.opts.WriteWait)
 	if err := c.ws.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("close feed connection: %w", err)
 	}

@@ -9,4 +9,7 @@
 // Agents authenticate with tokens signed by the hub secret (see Sign). A
 // token names one staff member and expires; it is read only from the
 // handshake's Authorization header, never from a URL, and never logged.
+// The token commands record each token's id (never the token) and its
+// revocations in tokens.json in the state directory; the hub re-reads it
+// and ends a session whose token is revoked or expires (sessionauth.go).
 package hub

@@ -52,6 +52,9 @@ type Hub struct {
 	// log of refused handshakes to a line per source and minute.
 	switches *switchGate
 	refusals *refusalLog
+	// tokens admits agents' tokens and ends sessions whose token expired or
+	// was revoked (sessionauth.go).
+	tokens *tokenGuard
 	// ctx ends the agents' sessions when Run's context ends; hijacked
 	// websocket connections outlive their HTTP server otherwise.
 	ctx    context.Context
@@ -90,8 +93,12 @@ func New(cfg Config) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
+	tokens, err := newTokenGuard(cfg)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Hub{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, dir: newDirectory(cfg.File, pins),
+	return &Hub{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, dir: newDirectory(cfg.File, pins), tokens: tokens,
 		pace: newPacer(cfg.Clock, cfg.File.BudgetShare, time.Duration(cfg.File.MinPollInterval),
 			time.Duration(cfg.File.Limits.MaxRetryAfter)),
 		links:    &linkKeeper{path: linksFile(cfg.StateDir)},
@@ -128,6 +135,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		wg.Go(func() { h.chatLoop(ctx) })
 	}
 	wg.Go(func() { h.keepLinks(ctx) })
+	wg.Go(func() { h.tokens.run(ctx) })
 	go h.operatorLoop(ctx)
 	h.staffLoop(ctx)
 	return nil

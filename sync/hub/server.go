@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 type session struct {
 	hub     *Hub
 	staffID int64
+	token   Claims // checked again while the session lives (sessionauth.go)
 	conn    *feed.ServerConn
 	// requests is this connection's budget for requests that cost a
 	// vendor call (limits.requests_per_minute).
@@ -53,7 +55,8 @@ func (h *Hub) serveHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
-	staffID, err := Verify(h.cfg.Secret, feed.BearerToken(r), h.clock.Now())
+	claims, err := h.admit(w, r)
+	staffID := claims.Staff
 	if err != nil {
 		// The reason goes to the log and the agent; the token itself never
 		// does. Anyone can send handshakes, so the log gets one line per
@@ -76,7 +79,7 @@ func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
 		h.log.Debug("websocket upgrade failed", "err", err)
 		return
 	}
-	s := &session{hub: h, staffID: staffID, conn: conn, requests: h.cfg.File.Limits.newRequestLimiter()}
+	s := &session{hub: h, staffID: staffID, token: claims, conn: conn, requests: h.cfg.File.Limits.newRequestLimiter()}
 	joined, evicted, err := h.dir.join(staffID, s, h.cfg.File.Limits.SessionsPerStaff, h.cfg.OmnideskURL, func(snap feed.Snapshot) error {
 		env, err := feed.NewEnvelope(feed.TypeSnapshot, "", snap)
 		if err != nil {
@@ -93,7 +96,7 @@ func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
 		h.refusals.event(fmt.Sprintf("staff %d", staffID), "closing an employee's oldest connection: over limits.sessions_per_staff",
 			"staff", staffID, "limit", h.cfg.File.Limits.SessionsPerStaff)
 		go func() {
-			_ = old.conn.CloseWith(feed.CloseTooManySessions, fmt.Sprintf(
+			old.conn.CloseWith(feed.CloseTooManySessions, fmt.Sprintf(
 				"replaced by a newer connection: at most %d at once per employee", h.cfg.File.Limits.SessionsPerStaff))
 		}()
 	}
@@ -102,11 +105,16 @@ func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
 	// would otherwise keep for every one of them.
 	go func() {
 		defer h.dir.unsubscribe(staffID, s)
+		defer h.tokens.track(s)()
 		ctx, cancel := context.WithCancel(h.ctx)
 		defer cancel()
 		go s.handleRequests(ctx)
 		err := conn.Serve(ctx)
-		h.log.Info("agent disconnected", "staff", staffID, "reason", err)
+		level := slog.LevelInfo
+		if ce := (*feed.CloseError)(nil); errors.As(err, &ce) && ce.Code == feed.CloseTooManySessions {
+			level = slog.LevelDebug // said once a minute for the employee, above
+		}
+		h.log.Log(context.Background(), level, "agent disconnected", "staff", staffID, "reason", err)
 	}()
 }
 
@@ -203,7 +211,7 @@ func (s *session) setChaport(ctx context.Context, env feed.Envelope) (any, error
 	if status != chaport.Online && status != chaport.Offline && status != chaport.Invisible {
 		return nil, refuse(feed.CodeBadRequest, "status must be online, offline or invisible")
 	}
-	ttl, err := s.leaseTTL(req.TTLSeconds)
+	ttl, err := leaseTTL(req.TTLSeconds, time.Duration(s.hub.cfg.File.MaxLease))
 	if err != nil {
 		return nil, err
 	}
@@ -221,17 +229,6 @@ func (s *session) setChaport(ctx context.Context, env feed.Envelope) (any, error
 			s.hub.dir.statusName(statusID))
 	}
 	return s.writeChaport(ctx, op, status, ttl)
-}
-
-// leaseTTL checks a requested lease against max_lease before turning it
-// into a duration: a huge ttl_seconds would overflow the multiplication and
-// wrap round to a small, "valid" one.
-func (s *session) leaseTTL(seconds int) (time.Duration, error) {
-	maxSeconds := int(time.Duration(s.hub.cfg.File.MaxLease) / time.Second)
-	if seconds < 1 || seconds > maxSeconds {
-		return 0, refuse(feed.CodeBadRequest, "ttl_seconds must be between 1 and %d", maxSeconds)
-	}
-	return time.Duration(seconds) * time.Second, nil
 }
 
 // writeChaport performs the write and remembers an online lease for later
@@ -261,7 +258,7 @@ func (s *session) extendOnline(ctx context.Context, env feed.Envelope) (any, err
 	if err != nil {
 		return nil, refuse(feed.CodeBadRequest, "bad extend_online payload")
 	}
-	ttl, err := s.leaseTTL(req.TTLSeconds)
+	ttl, err := leaseTTL(req.TTLSeconds, time.Duration(s.hub.cfg.File.MaxLease))
 	if err != nil {
 		return nil, err
 	}

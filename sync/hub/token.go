@@ -42,55 +42,82 @@ func CheckSecret(secret []byte) error {
 	return nil
 }
 
+// Claims is what a verified token says: whose it is, its id (the jti, by
+// which it is listed and revoked) and its lifetime, to the second.
+type Claims struct {
+	Staff   int64
+	ID      string
+	Issued  time.Time
+	Expires time.Time
+}
+
 // Sign makes an agent token for one staff member, valid for ttl from now.
 func Sign(secret []byte, staffID int64, now time.Time, ttl time.Duration) (string, error) {
+	tok, _, err := Issue(secret, staffID, now, ttl)
+	return tok, err
+}
+
+// Issue is Sign that also returns the new token's claims, for the registry.
+func Issue(secret []byte, staffID int64, now time.Time, ttl time.Duration) (string, Claims, error) {
 	if err := CheckSecret(secret); err != nil {
-		return "", err
+		return "", Claims{}, err
 	}
 	if staffID <= 0 {
-		return "", fmt.Errorf("staff id must be positive")
+		return "", Claims{}, fmt.Errorf("staff id must be positive")
 	}
 	if ttl <= 0 {
-		return "", fmt.Errorf("token lifetime must be positive")
+		return "", Claims{}, fmt.Errorf("token lifetime must be positive")
 	}
 	nonce := make([]byte, 9)
 	if _, err := rand.Read(nonce); err != nil {
-		return "", fmt.Errorf("reading randomness: %w", err)
+		return "", Claims{}, fmt.Errorf("reading randomness: %w", err)
 	}
-	payload, err := json.Marshal(claims{Version: 1, Staff: staffID, Issued: now.Unix(),
-		Expires: now.Add(ttl).Unix(), Nonce: base64.RawURLEncoding.EncodeToString(nonce)})
+	c := claims{Version: 1, Staff: staffID, Issued: now.Unix(),
+		Expires: now.Add(ttl).Unix(), Nonce: base64.RawURLEncoding.EncodeToString(nonce)}
+	payload, err := json.Marshal(c)
 	if err != nil {
-		return "", fmt.Errorf("encoding token: %w", err)
+		return "", Claims{}, fmt.Errorf("encoding token: %w", err)
 	}
 	body := base64.RawURLEncoding.EncodeToString(payload)
-	return tokenPrefix + body + "." + mac(secret, body), nil
+	return tokenPrefix + body + "." + mac(secret, body), c.public(), nil
 }
 
 // Verify checks a token's signature and expiry and returns its staff id.
 func Verify(secret []byte, token string, now time.Time) (int64, error) {
+	c, err := VerifyClaims(secret, token, now)
+	return c.Staff, err
+}
+
+// VerifyClaims checks a token's signature and expiry and returns its claims.
+func VerifyClaims(secret []byte, token string, now time.Time) (Claims, error) {
 	rest, ok := strings.CutPrefix(token, tokenPrefix)
 	if !ok || len(token) > 1024 {
-		return 0, ErrTokenMalformed
+		return Claims{}, ErrTokenMalformed
 	}
 	body, sig, ok := strings.Cut(rest, ".")
 	if !ok || body == "" || sig == "" {
-		return 0, ErrTokenMalformed
+		return Claims{}, ErrTokenMalformed
 	}
 	if !hmac.Equal([]byte(sig), []byte(mac(secret, body))) {
-		return 0, ErrTokenSignature
+		return Claims{}, ErrTokenSignature
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(body)
 	if err != nil {
-		return 0, ErrTokenMalformed
+		return Claims{}, ErrTokenMalformed
 	}
 	var c claims
 	if err := json.Unmarshal(payload, &c); err != nil || c.Version != 1 || c.Staff <= 0 {
-		return 0, ErrTokenMalformed
+		return Claims{}, ErrTokenMalformed
 	}
 	if now.Unix() >= c.Expires {
-		return 0, ErrTokenExpired
+		return Claims{}, ErrTokenExpired
 	}
-	return c.Staff, nil
+	return c.public(), nil
+}
+
+func (c claims) public() Claims {
+	return Claims{Staff: c.Staff, ID: c.Nonce, Issued: time.Unix(c.Issued, 0).UTC(),
+		Expires: time.Unix(c.Expires, 0).UTC()}
 }
 
 func mac(secret []byte, body string) string {

@@ -1,0 +1,85 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/omnitray/omnitray/sync/clock"
+	"github.com/omnitray/omnitray/sync/feed"
+)
+
+// lockedBuffer is a log sink the test reads while the agent writes.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// When the hub ends the session for the token's sake, the agent says so
+// in plain words — in its log, its state (`omnitray status`) and Run's
+// error — instead of "lost the hub", and stops instead of reconnecting.
+func TestTokenEndedByHubIsSaidPlainly(t *testing.T) {
+	for _, tc := range []struct {
+		code   int
+		reason string
+	}{
+		{feed.CloseTokenRevoked, feed.ReasonTokenRevoked},
+		{feed.CloseTokenExpired, feed.ReasonTokenExpired},
+	} {
+		t.Run(tc.reason, func(t *testing.T) {
+			h := newFakeHub(t, 1)
+			var logs lockedBuffer
+			a, err := New(Config{HubURL: h.srv.URL, Token: "tok", Clock: clock.NewFake(time.Now()),
+				Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			st := a.Watch(ctx)
+			done := make(chan error, 1)
+			go func() { done <- a.Run(ctx) }()
+			hs := &harness{fakeHub: h, a: a, st: st}
+			hs.waitStatus(1)
+
+			h.mu.Lock()
+			h.conn.CloseWith(tc.code, tc.reason)
+			h.mu.Unlock()
+			var runErr error
+			select {
+			case runErr = <-done:
+				if err := runErr; err == nil || err.Error() != tc.reason || !errors.Is(err, feed.ErrUnauthorized) {
+					t.Fatalf("Run returned %v, want %q", err, tc.reason)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the agent kept going after the hub ended its token")
+			}
+			if s := a.State(); s.Connection != Disconnected || s.ConnError != tc.reason {
+				t.Fatalf("state: connection %q, error %q; want disconnected, %q", s.Connection, s.ConnError, tc.reason)
+			}
+			if !strings.Contains(logs.String(), tc.reason) || strings.Contains(logs.String(), "lost the hub") {
+				t.Fatalf("log does not say %q plainly:\n%s", tc.reason, logs.String())
+			}
+			if got := StopReason(runErr); !strings.HasPrefix(got, tc.reason) {
+				t.Fatalf("StopReason = %q", got)
+			}
+		})
+	}
+}
