@@ -136,7 +136,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 	wg.Go(func() { h.keepLinks(ctx) })
 	wg.Go(func() { h.tokens.run(ctx) })
-	go h.operatorLoop(ctx)
+	wg.Go(func() { h.operatorLoop(ctx) }) // it may pin links: done before the final save
 	h.staffLoop(ctx)
 	return nil
 }
