@@ -143,6 +143,19 @@ type Input struct {
 	// StayOnlineUntil postpones a pending offline (the tray's "stay online"
 	// button). It never beats a locked, sleeping or idle computer.
 	StayOnlineUntil time.Time
+	// Elsewhere is what the employee's other computers do (one employee,
+	// several computers; the hub says which one keeps the operator).
+	Elsewhere Elsewhere
+}
+
+// Elsewhere describes the employee's other connected computers.
+type Elsewhere struct {
+	// PresentHost names another computer the employee is at ("" if none):
+	// while there is one, an absence here writes nothing.
+	PresentHost string
+	// OwnerHost names another computer that keeps the operator ("" when
+	// this one does, or none is present): this one then writes nothing.
+	OwnerHost string
 }
 
 // Action is what the caller should do with the Chaport lease.
@@ -179,6 +192,9 @@ type Decision struct {
 	// Reason is one line for the tray, "omnitray status" and the history,
 	// written for the employee, as of the Now it was decided at.
 	Reason string
+	// Cause is the reason as a stable word (history.Cause*): rule, grace,
+	// lock, sleep, idle, pause, stay_online; "" while unknown.
+	Cause string
 }
 
 // Target is the Chaport status the decision aims at, and false for Hold,
@@ -198,19 +214,34 @@ func (d Decision) Target() (ChaportStatus, bool) {
 // off), the computer's presence beats Omnidesk (nobody is there to answer),
 // and only then does the status mapping decide.
 func Decide(in Input) Decision {
+	d := decide(in)
+	// Another computer the employee is at keeps the operator: this one
+	// neither writes offline for its own absence nor renews a lease the
+	// other already keeps, so the two never fight.
+	if d.Action != Hold && in.Elsewhere.OwnerHost != "" {
+		return Decision{Action: Hold, Cause: d.Cause,
+			Reason: d.Reason + " — left to " + in.Elsewhere.OwnerHost + ", where you are active"}
+	}
+	return d
+}
+
+func decide(in Input) Decision {
 	if !in.Known {
 		return Decision{Action: Hold, Reason: "Omnidesk status unknown (hub unreachable) — Chaport lease lapses on its own"}
 	}
 	if in.Paused {
-		return Decision{Action: Hold, Reason: "Sync paused — Chaport left as it is"}
+		return Decision{Action: Hold, Cause: "pause", Reason: "Sync paused — Chaport left as it is"}
 	}
-	if why := presenceReason(in.Presence); why != "" {
-		return Decision{Action: GoOfflineAt, At: in.Now, Reason: why + " → Chaport offline"}
+	if why, cause := presenceReason(in.Presence); why != "" {
+		if host := in.Elsewhere.PresentHost; host != "" {
+			return Decision{Action: Hold, Cause: cause, Reason: why + " — also active on " + host + ", which keeps Chaport"}
+		}
+		return Decision{Action: GoOfflineAt, At: in.Now, Cause: cause, Reason: why + " → Chaport offline"}
 	}
 
 	name := in.Catalogue.Name(in.StatusID)
 	if in.Catalogue.ChatAccess(in.StatusID) {
-		return Decision{Action: KeepOnline, Reason: "Omnidesk: " + name + " — chat access → Chaport online"}
+		return Decision{Action: KeepOnline, Cause: "rule", Reason: "Omnidesk: " + name + " — chat access → Chaport online"}
 	}
 
 	grace := in.Grace
@@ -230,28 +261,34 @@ func Decide(in Input) Decision {
 	}
 
 	reason := "Omnidesk: " + name + " — no chat access → Chaport offline"
+	cause := "rule"
 	if at.After(in.Now) {
 		reason += " in " + ceilSecond(at.Sub(in.Now)).String()
+	} else if at.After(since) {
+		cause = "grace" // the delay ran out; the offline is its doing
 	}
 	if postponed {
 		reason += " (stay online requested)"
+		cause = "stay_online"
+	} else if in.StayOnlineUntil.Equal(at) && !at.After(in.Now) {
+		cause = "stay_online"
 	}
-	return Decision{Action: GoOfflineAt, At: at, Reason: reason}
+	return Decision{Action: GoOfflineAt, At: at, Cause: cause, Reason: reason}
 }
 
 // presenceReason names the strongest absence signal, or "" if the employee is
 // at the computer. Sleep outranks lock, which outranks idle, because that is
 // the order in which the employee is less likely to be back soon.
-func presenceReason(p Presence) string {
+func presenceReason(p Presence) (why, cause string) {
 	switch {
 	case p.Asleep:
-		return "Computer asleep"
+		return "Computer asleep", "sleep"
 	case p.Locked:
-		return "Screen locked"
+		return "Screen locked", "lock"
 	case p.Idle:
-		return "Idle at the computer"
+		return "Idle at the computer", "idle"
 	}
-	return ""
+	return "", ""
 }
 
 // Countdown formats the time left until at as "m:ss", or "h:mm:ss" from one

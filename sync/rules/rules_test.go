@@ -512,3 +512,39 @@ func Example_decide() {
 	// Screen locked → Chaport offline
 	// Omnidesk status unknown (hub unreachable) — Chaport lease lapses on its own
 }
+
+// One employee, several computers: an absence here writes nothing while
+// the employee is at another computer, and a computer that does not keep
+// the operator writes nothing at all.
+func TestDecideElsewhere(t *testing.T) {
+	other := func(present, owner string) func(*rules.Input) {
+		return func(i *rules.Input) { i.Elsewhere = rules.Elsewhere{PresentHost: present, OwnerHost: owner} }
+	}
+	for _, tc := range []struct {
+		name  string
+		in    rules.Input
+		want  rules.Decision
+		cause string
+	}{
+		{"locked, laptop present and owner", in(rules.StatusOnline, locked, other("laptop", "laptop")),
+			hold("Screen locked — also active on laptop, which keeps Chaport"), "lock"},
+		{"asleep, laptop present", in(rules.StatusOnline, asleep, other("laptop", "")),
+			hold("Computer asleep — also active on laptop, which keeps Chaport"), "sleep"},
+		{"locked, nobody else present", in(rules.StatusOnline, locked, other("", "")), offlineAt(t0, reasonLocked), "lock"},
+		{"present, laptop keeps it", in(rules.StatusOnline, other("laptop", "laptop")),
+			hold("Omnidesk: Online — chat access → Chaport online — left to laptop, where you are active"), "rule"},
+		{"present, no access, laptop keeps it", in(idLunch, other("laptop", "laptop")),
+			hold("Omnidesk: Lunch — no chat access → Chaport offline in 3m0s — left to laptop, where you are active"), "rule"},
+		{"present and owner", in(rules.StatusOnline, other("laptop", "")), online("Omnidesk: Online — chat access → Chaport online"), "rule"},
+		{"unknown stays unknown", in(rules.StatusOnline, unknown, other("laptop", "laptop")), hold(reasonUnknown), ""},
+		{"grace over", in(idLunch, since(time.Hour)), offlineAt(t0.Add(-57*time.Minute), "Omnidesk: Lunch — no chat access → Chaport offline"), "grace"},
+		{"stay online over", in(idLunch, since(time.Hour), stayUntil(0)), offlineAt(t0, "Omnidesk: Lunch — no chat access → Chaport offline"), "stay_online"},
+		{"paused", in(rules.StatusOnline, paused), hold(reasonPaused), "pause"},
+	} {
+		got := rules.Decide(tc.in)
+		if got.Action != tc.want.Action || !got.At.Equal(tc.want.At) || got.Reason != tc.want.Reason || got.Cause != tc.cause {
+			t.Errorf("%s: Decide() = %v %v %q %q, want %v %v %q %q", tc.name,
+				got.Action, got.At, got.Reason, got.Cause, tc.want.Action, tc.want.At, tc.want.Reason, tc.cause)
+		}
+	}
+}
