@@ -137,6 +137,15 @@ type SetChaport struct {
 	// OperatorID is optional: the hub always writes the caller's own linked
 	// operator, and refuses (forbidden) a request that names another.
 	OperatorID string `json:"operator_id,omitempty"`
+	// Why is the agent's reason, kept in the employee's status history.
+	Why
+}
+
+// Why is why an agent asks for a write: its "why" line and the cause as a
+// word (history.Cause*). The hub keeps them in the status history.
+type Why struct {
+	Reason string `json:"reason,omitempty"`
+	Cause  string `json:"cause,omitempty"`
 }
 
 // ChaportState is the operator's status as Chaport reports it after a write
@@ -183,6 +192,7 @@ type ChatLine struct {
 // ExtendOnline asks the hub to renew an online lease during the grace delay.
 type ExtendOnline struct {
 	TTLSeconds int `json:"ttl_seconds"`
+	Why
 }
 
 // ErrorBody is the payload of an "error" frame.
@@ -281,7 +291,7 @@ func DecodeData[T any](env Envelope) (T, error) {
 // hub is ignored, as the protocol promises for unknown types.
 func isRequest(typ string) bool {
 	switch typ {
-	case TypeSwitchStatus, TypeSetChaport, TypeReadOperator, TypeExtendOnline:
+	case TypeSwitchStatus, TypeSetChaport, TypeReadOperator, TypeExtendOnline, TypePresence, TypeHistory:
 		return true
 	}
 	return false

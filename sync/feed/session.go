@@ -208,7 +208,7 @@ func (c *Client) readLoop(ctx context.Context, s *session, out chan<- Event, got
 			if !emit(ctx, out, Event{Kind: Connected, Snapshot: snap}) {
 				return fmt.Errorf("deliver snapshot: %w", ctx.Err())
 			}
-		case TypeStatus, TypeCatalogue, TypeChat, TypeAck, TypeError:
+		case TypeStatus, TypeCatalogue, TypeChat, TypeDevices, TypeAck, TypeError:
 			if !*gotSnapshot {
 				// Anything the agent did before the snapshot would be built
 				// on state from the previous connection.

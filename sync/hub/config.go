@@ -57,6 +57,9 @@ type FileConfig struct {
 	// (extend_online) after chat access ended: its grace delay plus a "stay
 	// online" (default 10m).
 	GraceAllowance Duration `json:"grace_allowance,omitempty"`
+	// HistoryRetention is how long the employees' status history is kept
+	// (default 90 days, at most 400).
+	HistoryRetention Duration `json:"history_retention,omitempty"`
 	// OmnideskPublicURL is what agents open for "Open Omnidesk" (default: the API URL).
 	OmnideskPublicURL string `json:"omnidesk_public_url,omitempty"`
 	Chaport           struct {
@@ -127,6 +130,9 @@ func ParseFile(data []byte) (FileConfig, error) {
 	if err := fc.Chats.check(); err != nil {
 		return fc, fmt.Errorf("chats: %w", err)
 	}
+	if r := time.Duration(fc.HistoryRetention); r < time.Hour || r > 400*24*time.Hour {
+		return fc, fmt.Errorf("history_retention %v must be between 1h and 9600h (400 days)", r)
+	}
 	if err := fc.Limits.check(); err != nil {
 		return fc, fmt.Errorf("limits: %w", err)
 	}
@@ -157,6 +163,7 @@ func (fc FileConfig) withDefaults() FileConfig {
 	def(&fc.OperatorRefresh, 10*time.Minute)
 	def(&fc.MaxLease, 10*time.Minute)
 	def(&fc.GraceAllowance, 10*time.Minute)
+	def(&fc.HistoryRetention, 90*24*time.Hour)
 	fc.Chats = fc.Chats.withDefaults()
 	fc.Limits = fc.Limits.withDefaults()
 	return fc

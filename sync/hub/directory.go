@@ -62,8 +62,11 @@ func newDirectory(fc FileConfig, pins map[int64]string) *directory {
 // statusChange is one staff member's new status, to push to their agents.
 type statusChange struct {
 	staffID int64
-	change  feed.StatusChange
-	to      []*session
+	// fromID, from and toName are for the history.
+	fromID       int64
+	from, toName string
+	change       feed.StatusChange
+	to           []*session
 }
 
 // updateStaff stores one page of a poll and returns the changes to push,
@@ -97,6 +100,7 @@ func (d *directory) updateStaff(list []omnidesk.Staff, now time.Time, complete b
 		d.staff[s.ID] = e
 		if known && old.statusID != s.StatusID {
 			out = append(out, statusChange{staffID: s.ID, to: d.sessionsOf(s.ID),
+				from: d.catalogue.Name(old.statusID), toName: d.catalogue.Name(s.StatusID), fromID: old.statusID,
 				change: feed.StatusChange{StatusID: s.StatusID, ObservedAt: now}})
 		}
 	}
@@ -319,6 +323,16 @@ func (d *directory) current(staffID int64) (statusID int64, chatAccess, known bo
 		return 0, false, false
 	}
 	return e.statusID, d.catalogue.ChatAccess(e.statusID), true
+}
+
+// hostOf is the name of a session's computer, for the history.
+func (d *directory) hostOf(s *session) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if s.device.host == "" {
+		return ""
+	}
+	return s.device.host
 }
 
 // statusName names a status for messages.

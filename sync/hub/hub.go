@@ -13,6 +13,7 @@ import (
 	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/clock"
 	"github.com/omnitray/omnitray/sync/feed"
+	"github.com/omnitray/omnitray/sync/history"
 	"github.com/omnitray/omnitray/sync/omnidesk"
 	"github.com/omnitray/omnitray/sync/vendorapi"
 )
@@ -48,6 +49,8 @@ type Hub struct {
 	dir   *directory
 	pace  *pacer
 	links *linkKeeper
+	// history records every employee's transitions (historyrec.go).
+	history *recorder
 	// switches limits status switches per employee; refusals keeps the
 	// log of refused handshakes to a line per source and minute.
 	switches *switchGate
@@ -97,15 +100,28 @@ func New(cfg Config) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
+	store, err := openHistory(cfg)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Hub{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, dir: newDirectory(cfg.File, pins), tokens: tokens,
+	h := &Hub{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, dir: newDirectory(cfg.File, pins), tokens: tokens,
 		pace: newPacer(cfg.Clock, cfg.File.BudgetShare, time.Duration(cfg.File.MinPollInterval),
 			time.Duration(cfg.File.Limits.MaxRetryAfter)),
 		links:    &linkKeeper{path: linksFile(cfg.StateDir)},
+		history:  newRecorder(store, cfg.Clock, cfg.Logger),
 		switches: newSwitchGate(cfg.File.Limits),
 		refusals: newRefusalLog(cfg.Clock, cfg.Logger),
 		ctx:      ctx,
-		cancel:   cancel}, nil
+		cancel:   cancel}
+	tokens.ended = func(s *session, code int) {
+		cause, reason := history.CauseTokenRevoked, feed.ReasonTokenRevoked
+		if code == feed.CloseTokenExpired {
+			cause, reason = history.CauseTokenExpired, feed.ReasonTokenExpired
+		}
+		h.history.cutOff(s.staffID, cause, reason, h.dir.hostOf(s))
+	}
+	return h, nil
 }
 
 // Handler serves /v1/feed (the agents' websocket) and /healthz.
@@ -220,8 +236,10 @@ func (h *Hub) pollStaff(ctx context.Context) error {
 		}
 		seen += len(p.Staff)
 		last := len(p.Staff) < 100 || seen >= p.TotalCount
-		changes, relinked := h.dir.updateStaff(p.Staff, h.clock.Now(), last, h.cfg.OmnideskURL)
+		now := h.clock.Now()
+		changes, relinked := h.dir.updateStaff(p.Staff, now, last, h.cfg.OmnideskURL)
 		for _, ch := range changes {
+			h.history.omnidesk(ch.staffID, ch.fromID, ch.change.StatusID, ch.from, ch.toName, now)
 			h.log.Debug("Omnidesk status changed", "staff", ch.staffID, "status", ch.change.StatusID, "agents", len(ch.to))
 			h.push(ch.to, feed.TypeStatus, ch.change)
 		}
@@ -230,6 +248,7 @@ func (h *Hub) pollStaff(ctx context.Context) error {
 			break
 		}
 	}
+	h.history.sweep(h.clock.Now())
 	return nil
 }
 

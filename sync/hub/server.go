@@ -27,6 +27,9 @@ type session struct {
 	// seq orders a staff member's sessions by age, for the session cap;
 	// set by the directory when the session joins.
 	seq uint64
+	// device is the computer, as its agent reports it (devices.go);
+	// guarded by the directory's lock.
+	device device
 }
 
 func (s *session) send(env feed.Envelope) {
@@ -79,7 +82,8 @@ func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
 		h.log.Debug("websocket upgrade failed", "err", err)
 		return
 	}
-	s := &session{hub: h, staffID: staffID, token: claims, conn: conn, requests: h.cfg.File.Limits.newRequestLimiter()}
+	s := &session{hub: h, staffID: staffID, token: claims, conn: conn, requests: h.cfg.File.Limits.newRequestLimiter(),
+		device: device{since: h.clock.Now()}}
 	joined, evicted, err := h.dir.join(staffID, s, h.cfg.File.Limits.SessionsPerStaff, h.cfg.OmnideskURL, func(snap feed.Snapshot) error {
 		env, err := feed.NewEnvelope(feed.TypeSnapshot, "", snap)
 		if err != nil {
@@ -100,10 +104,12 @@ func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
 				"replaced by a newer connection: at most %d at once per employee", h.cfg.File.Limits.SessionsPerStaff))
 		}()
 	}
+	h.pushDevices(staffID)
 	// The session outlives this handler: returning lets net/http free the
 	// request and its buffers, which a hub holding thousands of agents
 	// would otherwise keep for every one of them.
 	go func() {
+		defer h.pushDevices(staffID) // after the unsubscribe below
 		defer h.dir.unsubscribe(staffID, s)
 		defer h.tokens.track(s)()
 		ctx, cancel := context.WithCancel(h.ctx)
@@ -120,8 +126,8 @@ func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
 
 func (s *session) handleRequests(ctx context.Context) {
 	for env := range s.conn.Requests() {
-		// Every request type here costs a vendor call: none may go out
-		// beyond the connection's budget.
+		// Nothing beyond the connection's budget: most requests cost a
+		// vendor call, the others disk or fan-out work.
 		if ok, retry := take(s.requests, s.hub.clock.Now()); !ok {
 			s.reply(env, nil, &limitError{what: "too many requests from this connection", retry: retry})
 			continue
@@ -135,6 +141,12 @@ func (s *session) handleRequests(ctx context.Context) {
 			s.reply(env, data, err)
 		case feed.TypeReadOperator:
 			data, err := s.readOperator(ctx)
+			s.reply(env, data, err)
+		case feed.TypePresence:
+			data, err := s.presence(ctx, env)
+			s.reply(env, data, err)
+		case feed.TypeHistory:
+			data, err := s.history(env)
 			s.reply(env, data, err)
 		case feed.TypeSwitchStatus:
 			// A switch may wait for Omnidesk budget; it must not hold up
@@ -228,12 +240,12 @@ func (s *session) setChaport(ctx context.Context, env feed.Envelope) (any, error
 		return nil, refuse(feed.CodeNoChatAccess, "the Omnidesk status (%s) has no chat access",
 			s.hub.dir.statusName(statusID))
 	}
-	return s.writeChaport(ctx, op, status, ttl)
+	return s.writeChaport(ctx, op, status, ttl, req.Why)
 }
 
 // writeChaport performs the write and remembers an online lease for later
 // extensions.
-func (s *session) writeChaport(ctx context.Context, op feed.Operator, status chaport.Status, ttl time.Duration) (any, error) {
+func (s *session) writeChaport(ctx context.Context, op feed.Operator, status chaport.Status, ttl time.Duration, why feed.Why) (any, error) {
 	res, err := s.hub.cfg.Chaport.SetOperatorStatus(ctx, op.ID, status, ttl)
 	if err != nil {
 		s.hub.log.Warn("Chaport status write failed", "staff", s.staffID, "operator", op.ID, "err", err)
@@ -246,6 +258,7 @@ func (s *session) writeChaport(ctx context.Context, op feed.Operator, status cha
 		s.hub.dir.setOnlineUntil(op.ID, time.Time{})
 	}
 	s.hub.log.Info("Chaport status written", "staff", s.staffID, "operator", op.ID, "status", status, "ttl", ttl)
+	s.hub.history.wrote(s.staffID, string(status), expires, why, s.hub.dir.hostOf(s))
 	return feed.ChaportState{Status: string(status), LastStatus: string(res.LastStatus),
 		RealStatus: string(res.RealStatus), ExpiresAt: expires, TTLSeconds: int(ttl / time.Second)}, nil
 }
@@ -280,7 +293,7 @@ func (s *session) extendOnline(ctx context.Context, env feed.Envelope) (any, err
 		}
 		ttl = min(ttl, limit.Sub(now).Truncate(time.Second))
 	}
-	return s.writeChaport(ctx, op, chaport.Online, ttl)
+	return s.writeChaport(ctx, op, chaport.Online, ttl, req.Why)
 }
 
 func (s *session) readOperator(ctx context.Context) (any, error) {
@@ -312,5 +325,6 @@ func (s *session) switchStatus(ctx context.Context, env feed.Envelope) (any, err
 		return nil, vendorRefusal("Omnidesk", err)
 	}
 	s.hub.log.Info("Omnidesk status switch sent", "staff", s.staffID, "status", req.StatusID)
+	s.hub.history.switched(s.staffID, req.StatusID, s.hub.dir.hostOf(s))
 	return nil, nil
 }

@@ -90,6 +90,8 @@ type tokenGuard struct {
 	mu   sync.Mutex
 	live map[*session]Claims
 	seen *seenTokens
+	// ended, if set, hears of each session closed for its token.
+	ended func(s *session, code int)
 }
 
 func newTokenGuard(cfg Config) (*tokenGuard, error) {
@@ -203,6 +205,9 @@ func (g *tokenGuard) enforce(now time.Time) {
 		// never logged.
 		g.log.Info("closing an agent session", "staff", e.c.Staff, "token_id", e.c.ID, "reason", reason)
 		e.s.conn.CloseWith(e.code, reason)
+		if g.ended != nil {
+			g.ended(e.s, e.code)
+		}
 	}
 }
 

@@ -1,0 +1,124 @@
+package hub
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/omnitray/omnitray/sync/feed"
+)
+
+// One employee, several computers. Each agent reports whether the employee
+// is at its computer (feed.Presence); the hub combines an employee's
+// sessions and tells each of them which one keeps the Chaport operator: the
+// present one that connected first. The others write nothing while it is
+// there, so locking one computer does not take the operator offline while
+// the employee works on another, and two computers never fight over the
+// lease or each other's drift checks. When the keeper goes (locked, asleep,
+// disconnected), the next present computer takes over at once; when none is
+// present, each writes offline for its own absence as a lone computer does.
+
+// device is what the hub knows of one session's computer; guarded by the
+// directory's lock.
+type device struct {
+	host  string
+	state string // feed.Presence*; "" until the agent reports
+	since time.Time
+}
+
+// present counts a computer that has not reported yet as present: an agent
+// that does not report presence (an older one) behaves as it always did.
+func (d device) present() bool { return d.state == "" || d.state == feed.PresencePresent }
+
+// devicesLocked builds each of the staff member's sessions its Devices
+// message; callers hold d.mu.
+func (d *directory) devicesLocked(staffID int64) map[*session]feed.Devices {
+	set := d.subs[staffID]
+	sessions := make([]*session, 0, len(set))
+	for s := range set {
+		sessions = append(sessions, s)
+	}
+	slices.SortFunc(sessions, func(a, b *session) int { return int(a.seq - b.seq) })
+	var owner *session
+	for _, s := range sessions {
+		if s.device.present() {
+			owner = s
+			break
+		}
+	}
+	out := make(map[*session]feed.Devices, len(sessions))
+	for _, to := range sessions {
+		msg := feed.Devices{Owner: to == owner, Devices: make([]feed.Device, 0, len(sessions))}
+		for _, s := range sessions {
+			state := s.device.state
+			if state == "" {
+				state = feed.PresencePresent
+			}
+			msg.Devices = append(msg.Devices, feed.Device{Host: s.device.host, State: state,
+				Owner: s == owner, Self: s == to, Since: s.device.since})
+		}
+		out[to] = msg
+	}
+	return out
+}
+
+// pushDevices tells every session of staffID who else is connected. It
+// sends under the directory's lock so that two updates cannot reach an
+// agent out of order (Send never blocks).
+func (h *Hub) pushDevices(staffID int64) {
+	h.dir.mu.Lock()
+	defer h.dir.mu.Unlock()
+	for s, msg := range h.dir.devicesLocked(staffID) {
+		if env, err := feed.NewEnvelope(feed.TypeDevices, "", msg); err == nil {
+			s.send(env)
+		}
+	}
+}
+
+// setPresence records a session's report; it says whether anything changed.
+func (d *directory) setPresence(s *session, p feed.Presence) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	host := cleanHost(p.Host)
+	if s.device.host == host && s.device.state == p.State {
+		return false
+	}
+	s.device.host, s.device.state = host, p.State
+	return true
+}
+
+// presence handles a session's presence report.
+func (s *session) presence(_ context.Context, env feed.Envelope) (any, error) {
+	p, err := feed.DecodeData[feed.Presence](env)
+	if err != nil || !feed.ValidPresenceState(p.State) {
+		return nil, refuse(feed.CodeBadRequest, "presence state must be present, locked, asleep, idle or paused")
+	}
+	if s.hub.dir.setPresence(s, p) {
+		s.hub.log.Debug("agent presence", "staff", s.staffID, "host", cleanHost(p.Host), "state", p.State)
+		s.hub.pushDevices(s.staffID)
+	}
+	return nil, nil
+}
+
+// cleanHost keeps a computer's name, which the agent chose, to one short
+// printable line: it is shown on the employee's other computers.
+func cleanHost(h string) string {
+	h = strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return -1
+	}, h)
+	h = strings.TrimSpace(h)
+	for len(h) > feed.MaxHostBytes {
+		_, size := utf8.DecodeLastRuneInString(h)
+		h = h[:len(h)-size]
+	}
+	if h == "" {
+		return "another computer"
+	}
+	return h
+}

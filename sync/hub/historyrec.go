@@ -1,0 +1,156 @@
+package hub
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/omnitray/omnitray/sync/clock"
+	"github.com/omnitray/omnitray/sync/feed"
+	"github.com/omnitray/omnitray/sync/history"
+)
+
+// historyPageSize keeps a history answer well inside one feed frame
+// (64 KiB): an entry is at most a few hundred bytes.
+const historyPageSize = 120
+
+// switchMemory is how long a switch the hub made explains the next
+// Omnidesk change to that status.
+const switchMemory = 2 * time.Minute
+
+// recorder turns what the hub sees and does into history entries: changes
+// of Omnidesk statuses (from the poller), Chaport statuses written (from
+// agents' requests, with their reasons) and leases that lapsed because no
+// computer renewed them. It remembers the last Chaport status per employee,
+// so that a renewal is not a transition.
+type recorder struct {
+	store history.Store
+	log   *slog.Logger
+	clock clock.Clock
+
+	mu       sync.Mutex
+	chaport  map[int64]chaportMark
+	switches map[int64]switchMark
+	failing  failureStreak
+}
+
+type chaportMark struct {
+	status string
+	until  time.Time // when an online lease lapses unless renewed
+}
+
+type switchMark struct {
+	status int64
+	host   string
+	at     time.Time
+}
+
+// openHistory is the hub's history store: files in the state directory, or
+// a bounded ring in memory without one.
+func openHistory(cfg Config) (history.Store, error) {
+	if cfg.StateDir == "" {
+		return history.NewMemory(20_000), nil
+	}
+	st, err := history.OpenFiles(filepath.Join(cfg.StateDir, "history"),
+		time.Duration(cfg.File.HistoryRetention), cfg.Clock.Now)
+	if err != nil {
+		return nil, fmt.Errorf("opening the status history: %w", err)
+	}
+	return st, nil
+}
+
+func newRecorder(store history.Store, c clock.Clock, log *slog.Logger) *recorder {
+	return &recorder{store: store, log: log, clock: c,
+		chaport: map[int64]chaportMark{}, switches: map[int64]switchMark{}}
+}
+
+func (r *recorder) append(e history.Entry) {
+	err := r.store.Append(e)
+	r.failing.note(r.log, err, "writing the status history failed", "writing the status history works again")
+}
+
+// switched notes a status switch the hub made for an employee, so that the
+// change the poller then sees is told as theirs.
+func (r *recorder) switched(staff, status int64, host string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.switches[staff] = switchMark{status: status, host: host, at: r.clock.Now()}
+}
+
+// omnidesk records a change the poller saw.
+func (r *recorder) omnidesk(staff int64, fromID, toID int64, from, to string, at time.Time) {
+	e := history.Entry{At: at, Staff: staff, Kind: history.KindOmnidesk, From: from, To: to,
+		Cause: history.CauseOmnidesk, Reason: "changed in Omnidesk"}
+	r.mu.Lock()
+	if sw, ok := r.switches[staff]; ok && sw.status == toID && at.Sub(sw.at) < switchMemory {
+		e.Cause, e.Host = history.CauseSwitch, sw.host
+		e.Reason = "switched from Omnitray on " + sw.host
+		delete(r.switches, staff)
+	}
+	r.mu.Unlock()
+	r.append(e)
+}
+
+// wrote records a Chaport write made for an employee, if it changed the
+// status (a renewal is not a transition).
+func (r *recorder) wrote(staff int64, status string, until time.Time, why feed.Why, host string) {
+	now := r.clock.Now()
+	r.mu.Lock()
+	last := r.chaport[staff]
+	r.chaport[staff] = chaportMark{status: status, until: until}
+	r.mu.Unlock()
+	if last.status == status {
+		return
+	}
+	r.append(history.Entry{At: now, Staff: staff, Kind: history.KindChaport, From: last.status, To: status,
+		Cause: why.Cause, Reason: why.Reason, Host: host})
+}
+
+// sweep records the online leases that lapsed: no computer renewed them
+// (the hub lost them, or they crashed, slept or were cut off).
+func (r *recorder) sweep(now time.Time) {
+	var lapsed []history.Entry
+	r.mu.Lock()
+	for staff, m := range r.chaport {
+		if m.status == "online" && !m.until.After(now) {
+			r.chaport[staff] = chaportMark{status: "offline"}
+			lapsed = append(lapsed, history.Entry{At: m.until, Staff: staff, Kind: history.KindChaport,
+				From: "online", To: "offline", Cause: history.CauseLeaseLapsed,
+				Reason: "the online lease lapsed: no computer renewed it"})
+		}
+	}
+	for staff, sw := range r.switches {
+		if now.Sub(sw.at) >= switchMemory {
+			delete(r.switches, staff)
+		}
+	}
+	r.mu.Unlock()
+	for _, e := range lapsed {
+		r.append(e)
+	}
+}
+
+// cutOff records that an employee's computer was cut off by the hub.
+func (r *recorder) cutOff(staff int64, cause, reason, host string) {
+	r.append(history.Entry{At: r.clock.Now(), Staff: staff, Kind: history.KindSession,
+		To: "disconnected", Cause: cause, Reason: reason, Host: host})
+}
+
+// history answers an agent's history request: the caller's own entries
+// only, since the token names the staff member.
+func (s *session) history(env feed.Envelope) (any, error) {
+	q, err := feed.DecodeData[feed.HistoryQuery](env)
+	if err != nil {
+		return nil, refuse(feed.CodeBadRequest, "bad history payload")
+	}
+	entries, more, err := s.hub.history.store.Query(s.staffID, q.After, historyPageSize)
+	if err != nil {
+		return nil, fmt.Errorf("reading the history: %w", err)
+	}
+	if entries == nil {
+		entries = []history.Entry{}
+	}
+	return feed.HistoryPage{Entries: entries, More: more}, nil
+}
