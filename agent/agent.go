@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/omnitray/omnitray/sync/clock"
@@ -38,6 +39,9 @@ type Config struct {
 	DriftPolicy string
 	// Feed overrides feed client options (tests shorten the backoff).
 	Feed feed.ClientOptions
+	// ComputerName is how the employee's other computers name this one
+	// ("also active on …"); default the host name.
+	ComputerName string
 }
 
 // Agent is one employee's agent. Its state is owned by the event loop in
@@ -79,6 +83,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ComputerName == "" {
+		cfg.ComputerName, _ = os.Hostname()
 	}
 	wsURL, err := feed.WebsocketURL(cfg.HubURL, cfg.Insecure)
 	if err != nil {
@@ -205,12 +212,12 @@ type writeResult struct {
 }
 
 // write asks the hub for a Chaport status write, off the event loop.
-func (a *Agent) write(ctx context.Context, status rules.ChaportStatus, extend bool, ttl time.Duration, done chan<- writeResult) {
+func (a *Agent) write(ctx context.Context, status rules.ChaportStatus, extend bool, ttl time.Duration, why feed.Why, done chan<- writeResult) {
 	started := a.clock.Now()
 	secs := int((ttl + time.Second - 1) / time.Second)
-	typ, data := feed.TypeSetChaport, any(feed.SetChaport{Status: string(status), TTLSeconds: secs})
+	typ, data := feed.TypeSetChaport, any(feed.SetChaport{Status: string(status), TTLSeconds: secs, Why: why})
 	if extend {
-		typ, data = feed.TypeExtendOnline, feed.ExtendOnline{TTLSeconds: secs}
+		typ, data = feed.TypeExtendOnline, feed.ExtendOnline{TTLSeconds: secs, Why: why}
 	}
 	state, err := a.askChaport(ctx, typ, data)
 	select {

@@ -38,7 +38,9 @@ func (a *Agent) read(ctx context.Context, done chan<- readResult) {
 // is unreachable there is nothing the agent claims.
 func (l *loop) driftDue(now time.Time) (bool, time.Time) {
 	every := l.a.cfg.DriftCheck
-	if every < 0 || !l.known || l.lease.Status == "" || !l.lease.Expires.After(now) || l.reading || l.writing {
+	// Only the computer that keeps the operator checks it: another one's
+	// read-back would take that computer's writes for a drift.
+	if every < 0 || !l.known || !l.keepsOperator() || l.lease.Status == "" || !l.lease.Expires.After(now) || l.reading || l.writing {
 		return false, time.Time{}
 	}
 	if l.lastRead.IsZero() {
@@ -71,6 +73,7 @@ func (l *loop) onRead(res readResult) {
 		return
 	}
 	l.a.log.Warn(l.drift + "; setting it again")
+	l.driftFix = true
 	l.drift += " — set again"
 	// Forget the write: the lease keeper then writes what the mapping
 	// calls for at once.

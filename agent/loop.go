@@ -48,6 +48,15 @@ type loop struct {
 	// settled are closed once no write is running or due (SetPresenceAndWait).
 	settled []chan struct{}
 	recent  []RecentChat // newest first, at most maxRecentChats
+
+	// The employee's other computers (devices.go).
+	devices           feed.Devices
+	haveDevices       bool
+	reportedPresence  feed.Presence // as the hub last acknowledged it
+	reportingPresence bool
+	driftFix          bool // the next write sets again what drift undid
+	// history is today's history, for the tray (history.go).
+	history historyView
 }
 
 func newLoop(a *Agent) *loop {
@@ -85,6 +94,7 @@ func (l *loop) onFeed(ev feed.Event) {
 			l.a.log.Warn("lost the hub; status unknown, the Chaport lease will lapse on its own", "err", ev.Err)
 		}
 		l.connection, l.known = Disconnected, false
+		l.forgetDevices()
 		if ev.Err != nil {
 			l.connErr = ev.Err.Error()
 		}
@@ -102,6 +112,10 @@ func (l *loop) onFeed(ev feed.Event) {
 		case feed.TypeChat:
 			if ce, err := feed.DecodeData[feed.ChatEvent](ev.Env); err == nil {
 				l.onChat(ce)
+			}
+		case feed.TypeDevices:
+			if d, err := feed.DecodeData[feed.Devices](ev.Env); err == nil {
+				l.onDevices(d)
 			}
 		}
 	}
@@ -163,7 +177,7 @@ func (l *loop) onWrite(res writeResult) {
 func (l *loop) decide(now time.Time) rules.Decision {
 	return rules.Decide(rules.Input{Now: now, Known: l.known, StatusID: l.statusID,
 		Catalogue: l.catalogue, NoAccessSince: l.noAccessSince, Grace: l.a.cfg.Grace,
-		Presence: l.presence, Paused: l.paused, StayOnlineUntil: l.stayOnlineUntil})
+		Presence: l.presence, Paused: l.paused, StayOnlineUntil: l.stayOnlineUntil, Elsewhere: l.elsewhere()})
 }
 
 // reconcile decides, starts a write if one is due, arms the timer for the
@@ -174,8 +188,15 @@ func (l *loop) reconcile(ctx context.Context) {
 	st := planLease(d, l.lease, now, l.a.cfg.Lease)
 	if st.Write != "" && !l.writing {
 		l.writing = true
-		go l.a.write(ctx, st.Write, st.Extend, l.a.cfg.Lease, l.writeDone)
+		why := feed.Why{Reason: d.Reason, Cause: d.Cause}
+		if l.driftFix {
+			why = feed.Why{Reason: l.drift, Cause: "drift"}
+			l.driftFix = false
+		}
+		go l.a.write(ctx, st.Write, st.Extend, l.a.cfg.Lease, why, l.writeDone)
 	}
+	l.reportPresence(ctx)
+	l.refreshHistory(ctx, now)
 	wake := st.Wake
 	if due, next := l.driftDue(now); due {
 		l.reading = true
@@ -240,6 +261,8 @@ func (l *loop) publishDecision(d rules.Decision, now time.Time) {
 		s.StayOnlineUntil = l.stayOnlineUntil
 	}
 	s.RecentChats = l.recent
+	s.OtherComputers = l.otherComputers()
+	l.history.fill(&s, now)
 	if l.drift != "" {
 		s.Drift = l.drift
 		s.Reason += " · " + l.drift

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/omnitray/omnitray/sync/feed"
+	"github.com/omnitray/omnitray/sync/history"
 	"github.com/omnitray/omnitray/sync/rules"
 )
 
@@ -45,6 +46,14 @@ type State struct {
 	Drift string `json:"drift,omitempty"`
 	// RecentChats are the latest bot hand-overs, newest first.
 	RecentChats []RecentChat `json:"recent_chats,omitempty"`
+	// OtherComputers are the employee's other connected computers; the
+	// one with Owner set keeps the Chaport operator.
+	OtherComputers []feed.Device `json:"other_computers,omitempty"`
+	// OnlineToday is how long the operator was online for chats today (by
+	// the hub's history), and Changes the day's last transitions, newest
+	// first.
+	OnlineToday time.Duration   `json:"online_today,omitempty"`
+	Changes     []history.Entry `json:"changes,omitempty"`
 	UpdatedAt   time.Time    `json:"updated_at"`
 }
 
@@ -99,6 +108,16 @@ func (s State) Format(now time.Time) string {
 	line("Why", "%s", s.Reason)
 	if s.Paused {
 		line("Sync", "paused")
+	}
+	for _, d := range s.OtherComputers {
+		what := "also connected"
+		if d.Owner {
+			what += ", keeps Chaport"
+		}
+		line("Computer", "%s (%s; %s)", d.Host, d.State, what)
+	}
+	if s.OnlineToday > 0 || len(s.Changes) > 0 {
+		line("Today", "online for chats %s", FormatOnline(s.OnlineToday))
 	}
 	if s.LastError != "" {
 		line("Error", "%s", s.LastError)

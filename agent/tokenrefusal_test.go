@@ -69,7 +69,7 @@ func TestTokenEndedByHubIsSaidPlainly(t *testing.T) {
 					t.Fatalf("Run returned %v, want %q", err, tc.reason)
 				}
 			case <-time.After(10 * time.Second):
-				t.Fatal("the agent kept going after the hub ended its token")
+				t.Fatal("the agent kept going after the hub ended its token", logs.String())
 			}
 			if s := a.State(); s.Connection != Disconnected || s.ConnError != tc.reason {
 				t.Fatalf("state: connection %q, error %q; want disconnected, %q", s.Connection, s.ConnError, tc.reason)

@@ -73,8 +73,14 @@ func (c *ServerConn) CloseWith(code int, reason string) {
 	if closed {
 		return
 	}
+	c.closeSent.Store(true)
 	goodbye(c.ws, code, reason, c.opts.WriteWait)
-	if c.finish(&CloseError{Code: code, Reason: reason}) {
+	// Serve closes the socket once the agent answered the close frame (or
+	// after WriteWait); a connection never served is closed here.
+	c.mu.Lock()
+	serving := c.serving
+	c.mu.Unlock()
+	if c.finish(&CloseError{Code: code, Reason: reason}) && !serving {
 		_ = c.ws.Close()
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -77,6 +78,8 @@ type ServerConn struct {
 	send chan []byte   // encoded frames for the write pump; never closed
 	reqs chan Envelope // closed by the read pump when it ends
 	done chan struct{} // closed once, by finish
+
+	closeSent atomic.Bool // CloseWith sent a close frame
 
 	mu      sync.Mutex
 	closed  bool
@@ -198,6 +201,16 @@ func (c *ServerConn) Serve(ctx context.Context) error {
 	}()
 	if err := c.writePump(ctx, readDone); err != nil {
 		c.finish(err)
+	}
+	if c.closeSent.Load() {
+		// The closing handshake: wait (briefly) for the agent's answer to
+		// our close frame. Closing the socket at once, with a request of
+		// the agent's still unread, would reset the connection and could
+		// destroy the close frame, and with it the reason, on its way.
+		select {
+		case <-readDone:
+		case <-time.After(c.opts.WriteWait):
+		}
 	}
 	_ = c.ws.Close() // unblocks the read pump if it is still reading
 	<-readDone

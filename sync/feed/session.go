@@ -91,11 +91,21 @@ func (c *Client) session(ctx context.Context, out chan<- Event) (gotSnapshot boo
 	go func() {
 		defer close(writeDone)
 		defer cancel()
-		why.set(c.writeLoop(ctx, s, readDone))
+		err := c.writeLoop(ctx, s, readDone)
+		why.set(err)
+		if err != nil {
+			// A failed write often means the hub closed the connection
+			// with a close frame the reader has not read yet, and that
+			// frame says why (a revoked token, say). Give the reader a
+			// moment to find it instead of cutting it off.
+			_ = ws.SetReadDeadline(time.Now().Add(time.Second))
+			return
+		}
 		_ = ws.Close() // unblocks the reader
 	}()
 
-	why.set(c.readLoop(sctx, s, out, &gotSnapshot))
+	readErr := c.readLoop(sctx, s, out, &gotSnapshot)
+	why.set(readErr)
 	close(readDone)
 	_ = ws.Close() // unblocks a writer stuck on a dead peer
 	<-writeDone
@@ -105,6 +115,13 @@ func (c *Client) session(ctx context.Context, out chan<- Event) (gotSnapshot boo
 	}
 	c.mu.Unlock()
 	s.end()
+	// The hub's close frame says why the session ended, even when the
+	// writer noticed the closed socket first: it is the cause, the write
+	// error only its echo.
+	var ce *websocket.CloseError
+	if errors.As(readErr, &ce) {
+		return gotSnapshot, readErr
+	}
 	return gotSnapshot, why.get()
 }
 
