@@ -18,6 +18,9 @@ type item interface {
 type menu struct {
 	header    item
 	chaport   item
+	elsewhere item
+	today     item
+	changes   [maxChanges]item
 	statuses  [maxStatuses]item
 	recentHdr item
 	recent    [maxRecent]item
@@ -41,6 +44,17 @@ func buildMenu(b builder) *menu {
 	m.header.Disable()
 	m.chaport = b.Add("Chaport: …", false)
 	m.chaport.Disable()
+	m.elsewhere = b.Add("", false)
+	m.elsewhere.Disable()
+	m.elsewhere.Hide()
+	m.today = b.Add("", false)
+	m.today.Disable()
+	m.today.Hide()
+	for i := range m.changes {
+		m.changes[i] = b.Add("", false)
+		m.changes[i].Disable()
+		m.changes[i].Hide()
+	}
 	b.Separator()
 	for i := range m.statuses {
 		m.statuses[i] = b.Add("", true)
@@ -93,6 +107,18 @@ func (sh *shown) apply(m *menu, v View, setIcon func(string), setTooltip func(st
 			m.chaport.SetTitle(v.Chaport)
 			m.chaport.Show()
 		}
+	}
+	showLine(first, m.elsewhere, old.Elsewhere, v.Elsewhere)
+	showLine(first, m.today, old.Today, v.Today)
+	for i, it := range m.changes {
+		var was, now string
+		if i < len(old.Changes) {
+			was = old.Changes[i]
+		}
+		if i < len(v.Changes) {
+			now = v.Changes[i]
+		}
+		showLine(first, it, was, now)
 	}
 	for i, it := range m.statuses {
 		var was, now StatusItem
@@ -162,4 +188,17 @@ func toggle(changed, on bool, yes, no func()) {
 	} else {
 		no()
 	}
+}
+
+// showLine sets a text-only entry, hidden while its text is empty.
+func showLine(first bool, it item, was, now string) {
+	if !first && was == now {
+		return
+	}
+	if now == "" {
+		it.Hide()
+		return
+	}
+	it.SetTitle(now)
+	it.Show()
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/omnitray/omnitray/agent"
 	"github.com/omnitray/omnitray/assets"
+	"github.com/omnitray/omnitray/sync/feed"
+	"github.com/omnitray/omnitray/sync/history"
 	"github.com/omnitray/omnitray/sync/rules"
 )
 
@@ -18,6 +20,9 @@ const maxStatuses = 16
 // maxRecent is how many bot hand-overs the menu lists.
 const maxRecent = 5
 
+// maxChanges is how many of the day's transitions the menu lists.
+const maxChanges = 3
+
 // View is everything the tray shows, computed from the agent's state by
 // render, a pure function; apply then changes only what differs.
 type View struct {
@@ -25,6 +30,12 @@ type View struct {
 	Tooltip  string
 	Header   string // the "why" line, first in the menu
 	Chaport  string // Chaport status and lease
+	// Elsewhere names the employee's other active computer ("" if none).
+	Elsewhere string
+	// Today is the day's time online for chats; Changes its last
+	// transitions, newest first.
+	Today   string
+	Changes []string
 	Statuses []StatusItem
 	Recent   []RecentItem // bot hand-overs, newest first
 	// StayOnline shows "Stay online 5 min" while an offline is pending.
@@ -92,6 +103,16 @@ func render(s agent.State, signedIn bool, now time.Time) View {
 		v.Tooltip += "\nError: " + s.LastError
 	}
 	v.Chaport = chaportLine(s, now)
+	v.Elsewhere = elsewhereLine(s)
+	if s.OnlineToday > 0 || len(s.Changes) > 0 {
+		v.Today = "Online for chats today: " + agent.FormatOnline(s.OnlineToday)
+	}
+	for _, e := range s.Changes {
+		if len(v.Changes) == maxChanges {
+			break
+		}
+		v.Changes = append(v.Changes, changeLine(e))
+	}
 	for _, rc := range s.RecentChats {
 		if len(v.Recent) == maxRecent {
 			break
@@ -129,4 +150,34 @@ func chaportLine(s agent.State, now time.Time) string {
 	default:
 		return "Chaport: " + s.Chaport + " · lease lapsed"
 	}
+}
+
+// elsewhereLine names the employee's other computers that are active, and
+// which keeps the operator.
+func elsewhereLine(s agent.State) string {
+	for _, d := range s.OtherComputers {
+		if d.State != feed.PresencePresent {
+			continue
+		}
+		if d.Owner {
+			return "Also active on " + d.Host + ", which keeps Chaport"
+		}
+		return "Also active on " + d.Host
+	}
+	return ""
+}
+
+// changeLine is one transition: "14:02 Chaport → offline · Screen locked".
+func changeLine(e history.Entry) string {
+	what := "Omnidesk → " + e.To
+	if e.Kind == history.KindChaport {
+		what = "Chaport → " + e.To
+	} else if e.Kind == history.KindSession {
+		what = "Disconnected"
+	}
+	line := e.At.Local().Format("15:04") + " " + what
+	if e.Reason != "" {
+		line += " · " + e.Reason
+	}
+	return line
 }
