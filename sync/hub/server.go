@@ -305,7 +305,8 @@ func (s *session) switchStatus(ctx context.Context, env feed.Envelope) (any, err
 		return nil, refuse(feed.CodeBadRequest, "status %d is not an active Omnidesk status", req.StatusID)
 	}
 	err = s.hub.omnideskCall(ctx, 2, func(ctx context.Context) error {
-		return s.hub.cfg.Omnidesk.SetStaffStatus(ctx, s.staffID, req.StatusID)
+		_, err := s.hub.cfg.Omnidesk.SetStaffStatus(ctx, s.staffID, req.StatusID)
+		return err
 	})
 	if err != nil {
 		s.hub.log.Warn("Omnidesk status switch failed", "staff", s.staffID, "status", req.StatusID, "err", err)
