@@ -158,8 +158,11 @@ func (a *Agent) SetPresenceAndWait(ctx context.Context, p rules.Presence) error 
 	}
 }
 
-// SwitchStatus asks the hub to switch the employee's Omnidesk status. The new
-// status arrives through the feed like any other change.
+// SwitchStatus asks the hub to switch the employee's Omnidesk status and
+// returns once Omnidesk shows it (the hub confirms it; the new status also
+// arrives through the feed). A switch that did not happen wraps a
+// *feed.RemoteError: refused, not_applied (Omnidesk ignored it), or why the
+// hub could not ask.
 func (a *Agent) SwitchStatus(ctx context.Context, statusID int64) error {
 	_, err := a.feed.Request(ctx, feed.TypeSwitchStatus, feed.SwitchStatus{StatusID: statusID})
 	if err != nil {

@@ -54,7 +54,7 @@ type State struct {
 	// first.
 	OnlineToday time.Duration   `json:"online_today,omitempty"`
 	Changes     []history.Entry `json:"changes,omitempty"`
-	UpdatedAt   time.Time    `json:"updated_at"`
+	UpdatedAt   time.Time       `json:"updated_at"`
 }
 
 // RecentChat is a chat a bot handed over, for the tray's list.

@@ -36,9 +36,14 @@ type Options struct {
 	// SignIn and SignOut run when the menu entry is chosen.
 	SignIn  func(ctx context.Context)
 	SignOut func(ctx context.Context)
-	// Tell shows the user a one-line problem (a refused status switch).
+	// Tell shows the user a one-line problem (a failed status switch, when
+	// SwitchFailed is nil).
 	Tell   func(title, body string)
 	Logger *slog.Logger
+
+	// SwitchFailed tells the user that the switch to a status (its name)
+	// did not happen, offering to open Omnidesk (agent.SwitchNotice).
+	SwitchFailed func(name string, err error)
 }
 
 // StayOnlineFor is what "Stay online 5 min" postpones a pending offline by.
@@ -192,10 +197,7 @@ func handleClick(ctx context.Context, opts Options, m *menu, sh *shown, st agent
 		sh.applied = false
 		go func() {
 			if err := a.SwitchStatus(ctx, want.ID); err != nil {
-				opts.Logger.Warn("status switch failed", "status", want.ID, "err", err)
-				if opts.Tell != nil {
-					opts.Tell("Could not switch the Omnidesk status", err.Error()+" — you can switch it in Omnidesk.")
-				}
+				switchFailed(opts, statusName(st, want.ID), want.ID, err)
 			}
 		}()
 		return

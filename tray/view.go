@@ -26,16 +26,16 @@ const maxChanges = 3
 // View is everything the tray shows, computed from the agent's state by
 // render, a pure function; apply then changes only what differs.
 type View struct {
-	Icon     string
-	Tooltip  string
-	Header   string // the "why" line, first in the menu
-	Chaport  string // Chaport status and lease
+	Icon    string
+	Tooltip string
+	Header  string // the "why" line, first in the menu
+	Chaport string // Chaport status and lease
 	// Elsewhere names the employee's other active computer ("" if none).
 	Elsewhere string
 	// Today is the day's time online for chats; Changes its last
 	// transitions, newest first.
-	Today   string
-	Changes []string
+	Today    string
+	Changes  []string
 	Statuses []StatusItem
 	Recent   []RecentItem // bot hand-overs, newest first
 	// StayOnline shows "Stay online 5 min" while an offline is pending.

@@ -12,6 +12,7 @@ func main() {
 		{Name: "logout", Short: "remove your hub token from the OS keyring", Run: runLogout},
 		{Name: "autostart", Short: "start at login: on, off or status", Run: runAutostart},
 		{Name: "status", Short: "show what the running agent sees and why", Run: runStatus},
+		{Name: "switch", Short: "switch your Omnidesk status; waits until Omnidesk shows it", Run: runSwitch},
 		{Name: "demo", Short: "sandbox + hub + agent in one process, no accounts needed", Run: runDemo},
 		{Name: "sandbox", Short: "run local fakes of Chaport and Omnidesk with a control page", Run: runSandbox},
 	})

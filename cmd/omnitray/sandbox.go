@@ -27,7 +27,8 @@ func runSandbox(ctx context.Context, args []string) error {
 	omnideskAddr := fs.String("omnidesk-listen", "127.0.0.1:8742", "address of the fake Omnidesk API")
 	controlAddr := fs.String("control-listen", "127.0.0.1:8743", "address of the control page")
 	budget := fs.Int("omnidesk-budget", 20, "Omnidesk requests per minute for the whole account")
-	refuse := fs.Bool("refuse-status-write", false, "make Omnidesk refuse status switches (400)")
+	statusWrite := fs.String("status-write", "accept",
+		"what Omnidesk does with a status switch: accept, ignore (200, unchanged) or refuse (400)")
 	ready := fs.String("ready-file", "", "write the URLs as JSON to this file once listening")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -38,11 +39,15 @@ func runSandbox(ctx context.Context, args []string) error {
 	if *budget < 1 {
 		return cli.Usagef("--omnidesk-budget must be at least 1")
 	}
+	writeMode, err := sandbox.ParseStatusWriteMode(*statusWrite)
+	if err != nil {
+		return cli.Usagef("--status-write %q: want accept, ignore or refuse", *statusWrite)
+	}
 	sb := sandbox.New(sandbox.Config{
 		ChaportListen: *chaportAddr, OmnideskListen: *omnideskAddr, ControlListen: *controlAddr,
 		ChaportToken: os.Getenv("CHAPORT_TOKEN"), OmnideskEmail: os.Getenv("OMNIDESK_EMAIL"),
 		OmnideskAPIKey: os.Getenv("OMNIDESK_API_KEY"),
-		Omnidesk:       sandbox.OmnideskSettings{BudgetPerMinute: *budget, RefuseStatusWrite: *refuse},
+		Omnidesk:       sandbox.OmnideskSettings{BudgetPerMinute: *budget, StatusWrite: writeMode},
 	})
 	if err := sb.Start(ctx); err != nil {
 		return fmt.Errorf("starting the sandbox: %w", err)

@@ -61,7 +61,9 @@ func runTray(ctx context.Context, r trayRun) error {
 				agent.SignInNeeded(ctx, n, agent.StopReason(err), log)
 			}
 		}()
-		statusN, chatN := agent.SplitNotifier(ctx, n)
+		rest, switchN := agent.SplitSwitchNotices(ctx, n)
+		go a.RunSwitchActions(ctx, switchN, openURL)
+		statusN, chatN := agent.SplitNotifier(ctx, rest)
 		go a.RunNotices(ctx, statusN)
 		go a.RunChatNotices(ctx, chatN, agent.ChatNoticeOptions{Reminder: r.reminder, OpenURL: openURL})
 		go watchPresence(ctx, a, log)
@@ -91,6 +93,9 @@ func runTray(ctx context.Context, r trayRun) error {
 	}
 	if a != nil {
 		opts.Agent = a
+		opts.SwitchFailed = func(name string, err error) {
+			_ = n.Notify(ctx, agent.SwitchNotice(name, err))
+		}
 	}
 	tray.Run(ctx, opts)
 	return nil

@@ -68,12 +68,18 @@
 // Each request carries an id and gets exactly one answer with the same id,
 // "ack" or "error". A request without an id is answered with bad_request.
 //
-// "switch_status" asks the hub to set the employee's Omnidesk status. The ack
-// means Omnidesk accepted the change; the new status itself then arrives as a
-// "status" frame, so there is one source of truth.
+// "switch_status" asks the hub to set the employee's Omnidesk status. No
+// Omnidesk document covers such a write, and a 200 may mean it was ignored,
+// so the hub confirms it: from the write's reply when that carries the staff
+// record, else by reading the staff member back. The ack means Omnidesk
+// shows the new status, and carries it; the employee's agents also get it
+// as a "status" frame, sent before the ack. A switch Omnidesk took without
+// applying it is answered not_applied (refused when Omnidesk said no).
 //
 //	→ {"v":1,"type":"switch_status","id":"r1","data":{"status_id":3}}
-//	← {"v":1,"type":"ack","id":"r1","data":{}}
+//	← {"v":1,"type":"status","data":{"status_id":3,"observed_at":"2026-03-02T09:05:01Z"}}
+//	← {"v":1,"type":"ack","id":"r1","data":{"status_id":3,"observed_at":"2026-03-02T09:05:01Z"}}
+//	← {"v":1,"type":"error","id":"r1","data":{"code":"not_applied","message":"Omnidesk did not apply «Без чатов»; it still shows «Онлайн»"}}
 //
 // "set_chaport" writes the linked operator's Chaport status as a lease that
 // lapses after ttl_seconds unless renewed, so a crashed agent cannot leave
@@ -114,6 +120,8 @@
 //	no_chat_access  "online" asked while the mapping gives no chat access, or
 //	                an extension past the grace allowance
 //	refused         the vendor (Omnidesk or Chaport) said no
+//	not_applied     Omnidesk answered a status switch but does not show the
+//	                new status (the write was silently ignored)
 //	unavailable     the vendor could not be reached
 //	rate_limited    the vendor's rate limit, or the hub's own limit on this
 //	                connection or employee, is used up; retry_after_seconds

@@ -35,6 +35,7 @@ const (
 	CodeForbidden    = "forbidden"      // the token may not do this
 	CodeNoChatAccess = "no_chat_access" // "online" asked while the mapping gives no chat access
 	CodeRefused      = "refused"        // the vendor (Omnidesk, Chaport) said no
+	CodeNotApplied   = "not_applied"    // Omnidesk took a status switch but does not show it
 	CodeUnavailable  = "unavailable"    // the vendor could not be reached
 	CodeRateLimited  = "rate_limited"   // the vendor's or the hub's limit is used up; retry after retry_after_seconds
 	CodeNotLinked    = "not_linked"     // the staff member has no Chaport operator
@@ -124,7 +125,9 @@ type Catalogue struct {
 }
 
 // SwitchStatus asks the hub to set the employee's Omnidesk status. The ack
-// only means Omnidesk accepted it; the new status arrives through the feed.
+// means Omnidesk shows the new status (the hub read it back) and carries it
+// as a StatusChange; a switch Omnidesk took but did not apply is an error
+// with CodeNotApplied. The status also arrives through the feed as usual.
 type SwitchStatus struct {
 	StatusID int64 `json:"status_id"`
 }

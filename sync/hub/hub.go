@@ -158,10 +158,18 @@ func (h *Hub) Run(ctx context.Context) error {
 }
 
 // omnideskCall runs one paced Omnidesk call and feeds the pacer what the
-// response said about the budget.
+// response said about the budget. Writes are status switches a person is
+// waiting for, so they are urgent; reads are not.
 func (h *Hub) omnideskCall(ctx context.Context, cost int, call func(context.Context) error) error {
-	// Writes are status switches a person is waiting for.
-	if err := h.pace.wait(ctx, cost, cost > 1); err != nil {
+	return h.omnideskCallAs(ctx, cost, cost > 1, call)
+}
+
+// omnideskCallAs is omnideskCall with the urgency given: a switch's
+// read-back is a read a person waits for, and counts as part of the switch
+// in the pacer's fairness, so that a flood of switches cannot starve polls
+// through their read-backs.
+func (h *Hub) omnideskCallAs(ctx context.Context, cost int, urgent bool, call func(context.Context) error) error {
+	if err := h.pace.wait(ctx, cost, urgent); err != nil {
 		return err
 	}
 	err := call(ctx)

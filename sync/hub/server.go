@@ -317,14 +317,6 @@ func (s *session) switchStatus(ctx context.Context, env feed.Envelope) (any, err
 	if !s.hub.dir.statusUsable(req.StatusID) {
 		return nil, refuse(feed.CodeBadRequest, "status %d is not an active Omnidesk status", req.StatusID)
 	}
-	err = s.hub.omnideskCall(ctx, 2, func(ctx context.Context) error {
-		return s.hub.cfg.Omnidesk.SetStaffStatus(ctx, s.staffID, req.StatusID)
-	})
-	if err != nil {
-		s.hub.log.Warn("Omnidesk status switch failed", "staff", s.staffID, "status", req.StatusID, "err", err)
-		return nil, vendorRefusal("Omnidesk", err)
-	}
-	s.hub.log.Info("Omnidesk status switch sent", "staff", s.staffID, "status", req.StatusID)
-	s.hub.history.switched(s.staffID, req.StatusID, s.hub.dir.hostOf(s))
-	return nil, nil
+	// Done only once Omnidesk shows it (switch.go).
+	return s.confirmSwitch(ctx, req.StatusID)
 }

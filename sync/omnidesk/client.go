@@ -231,18 +231,46 @@ func (c *Client) StaffStatuses(ctx context.Context) ([]StaffStatus, error) {
 // SetStaffStatus switches a staff member's status as Config.StatusWrite says.
 // Whether the live service honours it is unconfirmed; a refusal comes back as
 // a *vendorapi.Error (typically ErrBadRequest or ErrForbidden) with the
-// server's message. The reply body is ignored: the new status is read back
-// through the normal poll, so there is one source of truth.
-func (c *Client) SetStaffStatus(ctx context.Context, id, statusID int64) error {
+// server's message. A 2xx proves nothing: the service may ignore a field it
+// does not know. So it returns the staff record when the reply carries one
+// with a status_id, for the caller to check, and nil when it does not (the
+// documented update reply has no status fields), for the caller to read the
+// staff member back. A reply it cannot decode also gives nil: the write was
+// accepted, and only a read-back can say what it did.
+func (c *Client) SetStaffStatus(ctx context.Context, id, statusID int64) (*Staff, error) {
 	if id <= 0 || statusID <= 0 {
-		return fmt.Errorf("setting status of staff %d to %d: %w: ids must be positive", id, statusID, vendorapi.ErrBadRequest)
+		return nil, fmt.Errorf("setting status of staff %d to %d: %w: ids must be positive", id, statusID, vendorapi.ErrBadRequest)
 	}
 	path := strings.ReplaceAll(c.write.Path, "{id}", strconv.FormatInt(id, 10))
 	body := map[string]map[string]int64{"staff": {c.write.Field: statusID}}
-	if _, err := c.api.Do(ctx, vendorapi.Request{Method: c.write.Method, Path: path, Body: body}); err != nil {
-		return fmt.Errorf("setting status of staff %d to %d: %w", id, statusID, err)
+	resp, err := c.api.Do(ctx, vendorapi.Request{Method: c.write.Method, Path: path, Body: body})
+	if err != nil {
+		return nil, fmt.Errorf("setting status of staff %d to %d: %w", id, statusID, err)
 	}
-	return nil
+	return writtenStaff(resp.Body, id), nil
+}
+
+// writtenStaff is the staff record in a write's reply, if it names this
+// staff member (or no one) and carries a status_id; else nil.
+func writtenStaff(body []byte, id int64) *Staff {
+	var probe struct {
+		Staff *struct {
+			ID       *int64          `json:"staff_id"`
+			StatusID json.RawMessage `json:"status_id"`
+		} `json:"staff"`
+	}
+	if json.Unmarshal(body, &probe) != nil || probe.Staff == nil || len(probe.Staff.StatusID) == 0 ||
+		string(probe.Staff.StatusID) == "null" || (probe.Staff.ID != nil && *probe.Staff.ID != id) {
+		return nil
+	}
+	var full struct {
+		Staff Staff `json:"staff"`
+	}
+	if json.Unmarshal(body, &full) != nil || full.Staff.StatusID <= 0 {
+		return nil
+	}
+	full.Staff.ID = id
+	return &full.Staff
 }
 
 func staffPath(id int64) string { return "/staff/" + strconv.FormatInt(id, 10) + ".json" }

@@ -24,7 +24,11 @@
 //     PUT /api/staff/{id}.json with {"staff": {"status_id": N}} by default, and
 //     Config.StatusWrite can change method, path and field without a code change.
 //     The real service may refuse it (expect vendorapi.ErrBadRequest or
-//     ErrForbidden); callers should then tell the user to switch in Omnidesk.
+//     ErrForbidden), or answer 200 and ignore the field. SetStaffStatus
+//     therefore returns the staff record when the reply has one with a
+//     status_id, and nil otherwise, so that callers confirm the switch (from
+//     the record, else with GetStaff) before they call it done; when it did
+//     not happen they should tell the user to switch in Omnidesk.
 //   - The error body format and the status code for bad credentials.
 //   - That the per-minute headers are present on every response; Limits reports
 //     Known=false until one is seen.

@@ -61,7 +61,7 @@ func TestErrorTable(t *testing.T) {
 
 func TestSetStaffStatusRefused(t *testing.T) {
 	srv, _ := replay(t, 400, `{"error": "Unknown field status_id"}`, nil)
-	err := newClient(t, srv.URL, nil).SetStaffStatus(context.Background(), 200, 3)
+	_, err := newClient(t, srv.URL, nil).SetStaffStatus(context.Background(), 200, 3)
 	if !errors.Is(err, vendorapi.ErrBadRequest) || !strings.Contains(err.Error(), "Unknown field status_id") {
 		t.Fatalf("err = %v", err)
 	}

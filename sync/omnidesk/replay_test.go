@@ -208,8 +208,14 @@ func TestEmptyAndOddLists(t *testing.T) {
 func TestSetStaffStatusDefault(t *testing.T) {
 	srv, ch := replay(t, 200, staffOneJSON, nil)
 	c := newClient(t, srv.URL, nil)
-	if err := c.SetStaffStatus(context.Background(), 200, 3); err != nil {
+	rec, err := c.SetStaffStatus(context.Background(), 200, 3)
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The reply carries the record with its status: the caller can check
+	// the switch without reading the staff member back.
+	if rec == nil || rec.ID != 200 || rec.StatusID != 3 || rec.Email != "staff@domain.ru" {
+		t.Errorf("record from the reply = %+v, want staff 200 with status 3", rec)
 	}
 	s := one(t, ch)
 	if s.method != "PUT" || s.path != "/api/staff/200.json" || s.body != `{"staff":{"status_id":3}}` {
@@ -226,12 +232,43 @@ func TestSetStaffStatusCustomWrite(t *testing.T) {
 	c := newClient(t, srv.URL, func(cfg *Config) {
 		cfg.StatusWrite = StatusWrite{Method: "post", Path: "staff/{id}/status.json", Field: "staff_status_id"}
 	})
-	if err := c.SetStaffStatus(context.Background(), 7, 113808); err != nil {
-		t.Fatal(err)
+	if rec, err := c.SetStaffStatus(context.Background(), 7, 113808); err != nil || rec != nil {
+		t.Fatalf("got %+v, %v; want no record (the reply has none), no error", rec, err)
 	}
 	s := one(t, ch)
 	if s.method != "POST" || s.path != "/api/staff/7/status.json" || s.body != `{"staff":{"staff_status_id":113808}}` {
 		t.Errorf("sent %s %s %s", s.method, s.path, s.body)
+	}
+}
+
+// A 2xx reply without a status is not a confirmation: SetStaffStatus then
+// returns no record, so that the caller reads the staff member back.
+func TestSetStaffStatusReplyWithoutStatus(t *testing.T) {
+	for name, body := range map[string]string{
+		// The documented update reply: the profile, no status fields.
+		"profile only": `{"staff": {"staff_id": 200, "staff_email": "staff@domain.ru", "staff_full_name": "Name", "active": true,
+  "created_at": "Mon, 05 May 2014 00:15:17 +0300", "updated_at": "Wed, 07 May 2014 12:30:00 +0300"}}`,
+		"null status":     `{"staff": {"staff_id": 200, "status_id": null}}`,
+		"another staff":   `{"staff": {"staff_id": 999, "status_id": 3}}`,
+		"zero status":     `{"staff": {"staff_id": 200, "status_id": 0}}`,
+		"not json":        `OK`,
+		"empty":           ``,
+		"unwrapped":       `{"staff_id": 200, "status_id": 3}`,
+		"bad date, too":   `{"staff": {"staff_id": 200, "status_id": 3, "created_at": "yesterday"}}`,
+		"string status":   `{"staff": {"staff_id": 200, "status_id": "3"}}`,
+		"list not record": `{"0": {"staff": {"staff_id": 200, "status_id": 3}}, "total_count": 1}`,
+	} {
+		srv, _ := replay(t, 200, body, nil)
+		rec, err := newClient(t, srv.URL, nil).SetStaffStatus(context.Background(), 200, 3)
+		if err != nil || rec != nil {
+			t.Errorf("%s: got %+v, %v; want no record, no error", name, rec, err)
+		}
+	}
+	// An unchanged record is a record: the caller sees the old status.
+	srv, _ := replay(t, 200, `{"staff": {"staff_id": 200, "status_id": 2}}`, nil)
+	rec, err := newClient(t, srv.URL, nil).SetStaffStatus(context.Background(), 200, 3)
+	if err != nil || rec == nil || rec.StatusID != 2 {
+		t.Errorf("unchanged record: got %+v, %v; want status 2", rec, err)
 	}
 }
 

@@ -20,14 +20,55 @@ type OmnideskSettings struct {
 	// LegacyRateLimit answers over-budget calls the pre-2024 way: 403 with
 	// "rate limit exceeded" instead of 429.
 	LegacyRateLimit bool `json:"legacy_rate_limit"`
-	// RefuseStatusWrite makes PUT /staff/{id}.json reject status_id with 400,
-	// as the real service may (it is unconfirmed that it accepts it).
-	RefuseStatusWrite bool `json:"refuse_status_write"`
+	// StatusWrite is what PUT /staff/{id}.json does with a status_id, which
+	// no Omnidesk document covers: StatusWriteAccept (the default) applies
+	// it, StatusWriteIgnore answers 200 with the unchanged record, and
+	// StatusWriteRefuse answers 400 with a message.
+	StatusWrite StatusWriteMode `json:"status_write"`
+}
+
+// StatusWriteMode is one of the StatusWrite* values.
+type StatusWriteMode string
+
+// The three answers the live service might give to a status switch.
+const (
+	StatusWriteAccept StatusWriteMode = "accept"
+	StatusWriteIgnore StatusWriteMode = "ignore"
+	StatusWriteRefuse StatusWriteMode = "refuse"
+)
+
+// ParseStatusWriteMode accepts exactly accept, ignore or refuse (or "" for
+// the default): a typo in a test's setting must fail, not fall back.
+func ParseStatusWriteMode(v string) (StatusWriteMode, error) {
+	switch m := StatusWriteMode(v); m {
+	case "":
+		return StatusWriteAccept, nil
+	case StatusWriteAccept, StatusWriteIgnore, StatusWriteRefuse:
+		return m, nil
+	}
+	return "", fmt.Errorf("status_write %q: want accept, ignore or refuse", v)
+}
+
+// UnmarshalJSON refuses values other than the three modes.
+func (m *StatusWriteMode) UnmarshalJSON(data []byte) error {
+	var v string
+	if err := json.Unmarshal(data, &v); err != nil {
+		return fmt.Errorf("status_write: want a string (accept, ignore or refuse): %w", err)
+	}
+	parsed, err := ParseStatusWriteMode(v)
+	if err != nil {
+		return err
+	}
+	*m = parsed
+	return nil
 }
 
 func (o OmnideskSettings) withDefaults() OmnideskSettings {
 	if o.BudgetPerMinute <= 0 {
 		o.BudgetPerMinute = 20
+	}
+	if o.StatusWrite == "" {
+		o.StatusWrite = StatusWriteAccept
 	}
 	return o
 }

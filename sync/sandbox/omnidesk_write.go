@@ -9,7 +9,8 @@ import (
 
 // staffUpdate is the PUT body: {"staff": {…}} with the four profile fields
 // the API documents, plus status_id, which the product sends and which the
-// real service may or may not accept (a knob here).
+// real service may apply, ignore or refuse (OmnideskSettings.StatusWrite).
+// The reply, as documented for updates, carries no status fields.
 type staffUpdate struct {
 	Staff *struct {
 		Email         *string          `json:"staff_email"`
@@ -41,7 +42,7 @@ func (s *Sandbox) omnideskUpdateStaff(w http.ResponseWriter, r *http.Request) {
 	}
 	var newStatus int64
 	if up.Staff.StatusID != nil {
-		if s.omnideskS.RefuseStatusWrite {
+		if s.omnideskS.StatusWrite == StatusWriteRefuse {
 			omnideskError(w, http.StatusBadRequest, "status_id cannot be changed through the API")
 			return
 		}
@@ -63,7 +64,9 @@ func (s *Sandbox) omnideskUpdateStaff(w http.ResponseWriter, r *http.Request) {
 	set(&st.FullName, up.Staff.FullName)
 	set(&st.Signature, up.Staff.Signature)
 	set(&st.SignatureChat, up.Staff.SignatureChat)
-	if newStatus != 0 {
+	// "ignore" is the silent no-op: the profile fields apply, the status
+	// does not, and the answer is the same 200 as when it did.
+	if newStatus != 0 && s.omnideskS.StatusWrite != StatusWriteIgnore {
 		st.StatusID = newStatus
 	}
 	st.UpdatedAt = s.clock.Now()

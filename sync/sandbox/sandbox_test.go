@@ -149,7 +149,7 @@ func TestOmnideskRefusesWhatTheRealServiceRefuses(t *testing.T) {
 }
 
 func TestOmnideskRefusesStatusWriteWhenTold(t *testing.T) {
-	s, _ := startSandbox(t, Config{Omnidesk: OmnideskSettings{RefuseStatusWrite: true}})
+	s, _ := startSandbox(t, Config{Omnidesk: OmnideskSettings{StatusWrite: StatusWriteRefuse}})
 	runCalls(t, []call{{"refused", "PUT", s.OmnideskURL + "/api/staff/201.json",
 		omnideskAuth(DefaultOmnideskEmail, DefaultOmnideskAPIKey), `{"staff":{"status_id":1}}`, 400, "status_id"}})
 	if got := s.State().Staff[0].StatusID; got != StatusOffline {

@@ -136,7 +136,7 @@ func TestStatusSwitchRoundTrip(t *testing.T) {
 	})
 	t.Logf("new status back through the feed after %s", time.Since(asked).Round(time.Millisecond))
 
-	s.control("POST", "/_sandbox/settings/omnidesk", map[string]bool{"refuse_status_write": true}, nil)
+	s.control("POST", "/_sandbox/settings/omnidesk", map[string]string{"status_write": "refuse"}, nil)
 	_, err := f.request(feed.TypeSwitchStatus, feed.SwitchStatus{StatusID: statusOnline})
 	re := asRemote(t, "switch while Omnidesk refuses", err)
 	if re.Code != feed.CodeRefused {
