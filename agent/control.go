@@ -52,7 +52,8 @@ func (a *Agent) ServeControl(ctx context.Context, path string, onShow func()) er
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(a.State())
 	})
-	mux.HandleFunc("POST /switch", a.serveSwitch) // omnitray switch (switch.go)
+	mux.HandleFunc("POST /switch", a.serveSwitch)  // omnitray switch (switch.go)
+	mux.HandleFunc("GET /history", a.serveHistory) // omnitray history (historycontrol.go)
 	mux.HandleFunc("POST /show", func(w http.ResponseWriter, r *http.Request) {
 		if onShow != nil {
 			onShow()

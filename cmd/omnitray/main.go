@@ -13,6 +13,7 @@ func main() {
 		{Name: "autostart", Short: "start at login: on, off or status", Run: runAutostart},
 		{Name: "status", Short: "show what the running agent sees and why", Run: runStatus},
 		{Name: "switch", Short: "switch your Omnidesk status; waits until Omnidesk shows it", Run: runSwitch},
+		{Name: "history", Short: "your status changes and the reasons, as the hub keeps them", Run: runHistory},
 		{Name: "demo", Short: "sandbox + hub + agent in one process, no accounts needed", Run: runDemo},
 		{Name: "sandbox", Short: "run local fakes of Chaport and Omnidesk with a control page", Run: runSandbox},
 	})

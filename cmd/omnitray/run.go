@@ -10,12 +10,15 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/omnitray/omnitray/agent"
 	"github.com/omnitray/omnitray/agent/notify"
 	"github.com/omnitray/omnitray/agent/secrets"
 	"github.com/omnitray/omnitray/cmd/internal/cli"
+	"github.com/omnitray/omnitray/sync/feed"
 )
 
 // agentFlags are the settings `omnitray run` shares with its config file.
@@ -31,6 +34,7 @@ type agentFlags struct {
 	reminder *time.Duration
 	drift    *time.Duration
 	onDrift  *string
+	computer *string
 }
 
 func newAgentFlags(name, usage string) *agentFlags {
@@ -50,7 +54,10 @@ func newAgentFlags(name, usage string) *agentFlags {
 			"read the operator back from Chaport this often (0: never)"),
 		onDrift: fs.String("on-drift", agent.DriftReconcile,
 			"when Chaport shows another status than written: reconcile (set it again) or report"),
+		computer: fs.String("computer-name", "",
+			"how your other computers name this one (\"also active on …\"); default the host name"),
 	}
+	fs.Env("computer-name", "OMNITRAY_COMPUTER_NAME")
 	fs.Env("hub", "OMNITRAY_HUB_URL")
 	fs.Env("grace", "OMNITRAY_GRACE")
 	fs.Env("lease", "OMNITRAY_LEASE")
@@ -92,6 +99,9 @@ func (f *agentFlags) parse(args []string) error {
 	}
 	if *f.drift != 0 && *f.drift < time.Second {
 		return cli.Usagef("--drift-check must be 0 or at least 1s")
+	}
+	if n := *f.computer; len(n) > feed.MaxHostBytes || strings.ContainsFunc(n, unicode.IsControl) {
+		return cli.Usagef("--computer-name: want a plain name of at most %d bytes", feed.MaxHostBytes)
 	}
 	if *f.reminder < time.Second {
 		return cli.Usagef("--chat-reminder must be at least 1s")
@@ -183,7 +193,7 @@ func runAgent(ctx context.Context, args []string) error {
 	if token != "" && *f.hub != "" {
 		a, err = agent.New(agent.Config{HubURL: *f.hub, Token: token, Insecure: *f.insecure,
 			Grace: *f.grace, Lease: *f.lease, Logger: log, ChatURL: *f.chatURL,
-			DriftCheck: driftCheck(*f.drift), DriftPolicy: *f.onDrift})
+			DriftCheck: driftCheck(*f.drift), DriftPolicy: *f.onDrift, ComputerName: *f.computer})
 		if err != nil {
 			return cli.Usagef("%v", err)
 		}
