@@ -144,6 +144,9 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 		return nil, handshakeRefusal(resp, why)
 	}
+	if notAHubStatus(resp.StatusCode) {
+		return nil, fmt.Errorf("dial hub: handshake answered HTTP %d%s: %w", resp.StatusCode, why, ErrNotAHub)
+	}
 	return nil, fmt.Errorf("dial hub: handshake answered HTTP %d%s: %w", resp.StatusCode, why, err)
 }
 
