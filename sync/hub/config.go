@@ -178,7 +178,7 @@ func (fc FileConfig) links() map[int64]string {
 
 // ChatsConfig is the "chats" section: how the hub watches Chaport for chats a
 // bot hands over to a human. The event type strings are config because the
-// real ones are unconfirmed (docs/external-apis.md §1.8); the defaults are the
+// real ones are unconfirmed (docs/vendor-contract.md); the defaults are the
 // best guesses the sandbox also uses.
 //
 //	"chats": {"enabled": true, "poll_interval": "10s", "visitors_per_poll": 20,

@@ -12,7 +12,7 @@ import (
 )
 
 // ChaportSettings hold the facts about Chaport that are unconfirmed
-// (docs/external-apis.md §5.1); each default is the best guess.
+// (docs/vendor-contract.md); each default is the best guess.
 type ChaportSettings struct {
 	StatusField string   `json:"status_field"` // default "status"
 	TTLField    string   `json:"ttl_field"`    // default "ttl"

@@ -15,7 +15,7 @@ import (
 var controlPage []byte
 
 // controlHandler serves the control page and the JSON test controls. The
-// "/_sim/" aliases follow the names used in docs/external-apis.md §5.
+// "/_sim/" aliases follow the names used in docs/vendor-contract.md
 func (s *Sandbox) controlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {

@@ -12,7 +12,7 @@ import (
 )
 
 // Contract fidelity found by reading the fakes against
-// docs/external-apis.md §5 (issue 11 §6).
+// docs/vendor-contract.md.
 
 func get(t *testing.T, url string, auth func(*http.Request)) (*http.Response, string) {
 	t.Helper()
