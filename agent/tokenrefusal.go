@@ -31,7 +31,9 @@ func (l *loop) feedEnded(err error) error {
 		l.a.log.Error(msg)
 	}
 	l.publish()
-	if ok {
+	if ok || errors.Is(err, feed.ErrUnauthorized) {
+		// A refusal is already one sentence with its instruction; a
+		// "connecting to the hub:" before it would only repeat the layer.
 		return err
 	}
 	return fmt.Errorf("connecting to the hub: %w", err)
@@ -43,5 +45,5 @@ func StopReason(err error) string {
 	if msg, ok := tokenRefusal(err); ok {
 		return msg + "."
 	}
-	return "The hub refused the stored token."
+	return "The hub refused the stored token; " + feed.ReasonTokenRefused + "."
 }

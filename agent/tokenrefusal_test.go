@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -81,5 +83,29 @@ func TestTokenEndedByHubIsSaidPlainly(t *testing.T) {
 				t.Fatalf("StopReason = %q", got)
 			}
 		})
+	}
+}
+
+// A token refused for another reason (bad signature, unknown staff) ends
+// Run with one clause that says the fix, not "connecting to the hub: connect
+// to hub: feed: hub refused the token (…)" (issue 11 §5).
+func TestRefusedTokenIsOneClauseWithTheFix(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "token refused: token signature does not match", http.StatusUnauthorized)
+	}))
+	t.Cleanup(srv.Close)
+	a, err := New(Config{HubURL: srv.URL, Token: "omt1.abcdef", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = a.Run(ctx)
+	const want = "the hub refused the token (HTTP 401: token signature does not match) — ask for a new token, then run `omnitray login`"
+	if err == nil || err.Error() != want || !errors.Is(err, feed.ErrUnauthorized) {
+		t.Fatalf("Run returned %q, want %q", err, want)
+	}
+	if got := StopReason(err); !strings.Contains(got, "ask for a new token, then run `omnitray login`") {
+		t.Fatalf("StopReason = %q", got)
 	}
 }

@@ -129,8 +129,53 @@ func wrap(verb string, err error) error {
 		return err
 	case strings.Contains(err.Error(), "failed to unlock"):
 		return fmt.Errorf("%s: %w (the keyring is locked; unlock it and retry)", verb, err)
+	case unreachable(err):
+		return &unavailableError{verb: verb, err: err}
 	}
 	return fmt.Errorf("%s: %w", verb, err)
+}
+
+// ErrUnavailable matches (errors.Is) the error of a keyring call on a
+// computer where no keyring can be reached at all: no D-Bus session bus, or
+// no Secret Service on it (a server, a container, an SSH login).
+var ErrUnavailable = errors.New("no keyring is reachable")
+
+// unavailableError says, after the platform's reason, the two ways out: a
+// computer without a desktop session uses OMNITRAY_TOKEN and --headless; a
+// desktop must be signed in to, with its keyring unlocked.
+type unavailableError struct {
+	verb string
+	err  error
+}
+
+func (e *unavailableError) Error() string {
+	return fmt.Sprintf("%s: no keyring is reachable (%v); without a desktop session, skip the keyring: "+
+		"set OMNITRAY_TOKEN and run 'omnitray run --headless'; on a desktop, sign in to it and unlock the keyring",
+		e.verb, e.err)
+}
+
+func (e *unavailableError) Unwrap() []error { return []error{ErrUnavailable, e.err} }
+
+// unreachable reports whether a go-keyring error means there is no keyring
+// to talk to, as opposed to one that answered with a failure. These are the
+// texts of godbus (no session bus, no dbus-launch to start one) and of the
+// bus (nothing provides the Secret Service), as seen on servers and in CI.
+func unreachable(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{
+		`"dbus-launch"`,
+		"couldn't determine address of session bus",
+		"DBUS_SESSION_BUS_ADDRESS",
+		"org.freedesktop.secrets was not provided",
+		"org.freedesktop.DBus.Error.ServiceUnknown",
+		"org.freedesktop.DBus.Error.NoServer",
+		"org.freedesktop.DBus.Error.Spawn",
+	} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // redact replaces err when its text contains the secret, so that no later

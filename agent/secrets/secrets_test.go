@@ -219,3 +219,36 @@ func TestKeyringStorePanic(t *testing.T) {
 		t.Fatalf("second Get = %v; the slot should have been released", err)
 	}
 }
+
+// TestKeyringUnavailableSaysTheWayOut: where no keyring can be reached (no
+// D-Bus, no Secret Service), the error names the way out — OMNITRAY_TOKEN
+// with --headless, or unlocking the desktop's keyring — not only the
+// platform's "dbus-launch: executable file not found" (issue 11 §5).
+func TestKeyringUnavailableSaysTheWayOut(t *testing.T) {
+	ctx := context.Background()
+	for _, platform := range []string{
+		`exec: "dbus-launch": executable file not found in $PATH`,
+		"dbus: couldn't determine address of session bus",
+		"The name org.freedesktop.secrets was not provided by any .service files",
+	} {
+		f := &fake{err: errors.New(platform)}
+		s := newFakeStore(f, time.Second)
+		err := s.Set(ctx, "tok")
+		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, f.err) {
+			t.Fatalf("%s: Set = %v, want ErrUnavailable wrapping the platform error", platform, err)
+		}
+		for _, want := range []string{"saving to the keyring: no keyring is reachable", platform, "OMNITRAY_TOKEN", "--headless", "unlock the keyring"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: Set error %q lacks %q", platform, err, want)
+			}
+		}
+		if _, err := s.Get(ctx); !errors.Is(err, ErrUnavailable) || !strings.HasPrefix(err.Error(), "reading the keyring: ") {
+			t.Errorf("%s: Get = %v, want ErrUnavailable", platform, err)
+		}
+	}
+	// A keyring that answered with a failure is not "unreachable".
+	f := &fake{err: errors.New("org.freedesktop.Secret.Error.IsLocked")}
+	if err := newFakeStore(f, time.Second).Set(ctx, "tok"); errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Set = %v: a locked keyring is not an absent one", err)
+	}
+}

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/omnitray/omnitray/cmd/internal/cli"
@@ -43,9 +45,9 @@ func secret() ([]byte, error) {
 
 // checkVendorURL refuses plain http to anything but loopback: the vendor
 // credentials would cross the network readable.
-func checkVendorURL(flagName, raw string, insecure bool) error {
+func checkVendorURL(flagName, env, raw string, insecure bool) error {
 	if raw == "" {
-		return cli.Usagef("--%s is required", flagName)
+		return cli.Usagef("--%s (or %s) is required", flagName, env)
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -79,10 +81,10 @@ func serve(ctx context.Context, args []string) error {
 	if err := fs.NoArgs(); err != nil {
 		return err
 	}
-	if err := checkVendorURL("omnidesk-url", *omnideskURL, *insecure); err != nil {
+	if err := checkVendorURL("omnidesk-url", "OMNIDESK_URL", *omnideskURL, *insecure); err != nil {
 		return err
 	}
-	if err := checkVendorURL("chaport-url", *chaportURL, *insecure); err != nil {
+	if err := checkVendorURL("chaport-url", "CHAPORT_URL", *chaportURL, *insecure); err != nil {
 		return err
 	}
 	if *email == "" {
@@ -98,6 +100,16 @@ func serve(ctx context.Context, args []string) error {
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return cli.Usagef("--tls-cert and --tls-key go together")
+	}
+	// The pair is loaded before anything listens: a typo in a path is bad
+	// input (exit 2), not a failure after "hub listening" was logged.
+	var cert *tls.Certificate
+	if *tlsCert != "" {
+		c, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			return cli.Usagef("--tls-cert/--tls-key: %v", err)
+		}
+		cert = &c
 	}
 	host, _, err := net.SplitHostPort(*listen)
 	if err != nil {
@@ -117,19 +129,19 @@ func serve(ctx context.Context, args []string) error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(cli.NewLineHandler(os.Stderr, level))
-	return runHub(ctx, hubSetup{listen: *listen, secret: key, file: fc, stateDir: stateDir, tlsCert: *tlsCert, tlsKey: *tlsKey, log: log,
+	return runHub(ctx, hubSetup{listen: *listen, secret: key, file: fc, stateDir: stateDir, cert: cert, log: log,
 		vendors: hub.Vendors{OmnideskURL: *omnideskURL, OmnideskEmail: *email, OmnideskAPIKey: apiKey,
 			ChaportURL: *chaportURL, ChaportToken: chaportToken}})
 }
 
 type hubSetup struct {
-	listen          string
-	vendors         hub.Vendors
-	secret          []byte
-	file            hub.FileConfig
-	stateDir        string
-	tlsCert, tlsKey string
-	log             *slog.Logger
+	listen   string
+	vendors  hub.Vendors
+	secret   []byte
+	file     hub.FileConfig
+	stateDir string
+	cert     *tls.Certificate // nil: plain http
+	log      *slog.Logger
 }
 
 func runHub(ctx context.Context, s hubSetup) error {
@@ -145,14 +157,18 @@ func runHub(ctx context.Context, s hubSetup) error {
 	}
 	ln, err := net.Listen("tcp", s.listen)
 	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("listening: %w (another hub, or another program, has that port; stop it or give --listen another address)", err)
+		}
 		return fmt.Errorf("listening: %w", err)
 	}
 	ln = hub.GuardListener(ln, nil, s.log)
 	srv := &http.Server{Handler: h.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
 	scheme := "http"
-	if s.tlsCert != "" {
+	if s.cert != nil {
 		scheme = "https"
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*s.cert}, MinVersion: tls.VersionTLS12}
 	}
 	s.log.Info("hub listening", "url", scheme+"://"+ln.Addr().String(), "budget_share",
 		strconv.FormatFloat(s.file.BudgetShare, 'f', -1, 64), "state_dir", s.stateDir)
@@ -164,8 +180,8 @@ func runHub(ctx context.Context, s hubSetup) error {
 	go func() { ran <- h.Run(hubCtx) }()
 	served := make(chan error, 1)
 	go func() {
-		if s.tlsCert != "" {
-			served <- srv.ServeTLS(ln, s.tlsCert, s.tlsKey)
+		if s.cert != nil {
+			served <- srv.ServeTLS(ln, "", "") // the pair is in TLSConfig
 		} else {
 			served <- srv.Serve(ln)
 		}

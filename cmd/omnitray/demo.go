@@ -36,8 +36,11 @@ func runDemo(ctx context.Context, args []string) error {
 	if err := fs.NoArgs(); err != nil {
 		return err
 	}
-	if *grace < time.Second || *lease < time.Second {
-		return cli.Usagef("--grace and --lease must be at least 1s")
+	if err := fs.AtLeast("grace", *grace, time.Second); err != nil {
+		return err
+	}
+	if err := fs.AtLeast("lease", *lease, time.Second); err != nil {
+		return err
 	}
 	level, hubLevel := slog.LevelInfo, slog.LevelWarn
 	if *verbose {

@@ -91,20 +91,24 @@ func (f *agentFlags) parse(args []string) error {
 			}
 		}
 	}
-	if *f.grace < time.Second || *f.lease < time.Second {
-		return cli.Usagef("--grace and --lease must be at least 1s")
+	// Each message names the setting where it was given (flag, variable
+	// or config key): "--grace" for OMNITRAY_GRACE=0 sent people hunting.
+	for _, c := range []struct {
+		name string
+		d    time.Duration
+	}{{"grace", *f.grace}, {"lease", *f.lease}, {"chat-reminder", *f.reminder}} {
+		if err := f.fs.AtLeast(c.name, c.d, time.Second); err != nil {
+			return err
+		}
 	}
 	if *f.onDrift != agent.DriftReconcile && *f.onDrift != agent.DriftReport {
-		return cli.Usagef("--on-drift must be reconcile or report")
+		return cli.Usagef("%s: want reconcile or report", f.fs.Source("on-drift"))
 	}
 	if *f.drift != 0 && *f.drift < time.Second {
-		return cli.Usagef("--drift-check must be 0 or at least 1s")
+		return cli.Usagef("%s: must be 0 (never) or at least 1s (%s)", f.fs.Source("drift-check"), cli.DurationForm)
 	}
 	if n := *f.computer; len(n) > feed.MaxHostBytes || strings.ContainsFunc(n, unicode.IsControl) {
-		return cli.Usagef("--computer-name: want a plain name of at most %d bytes", feed.MaxHostBytes)
-	}
-	if *f.reminder < time.Second {
-		return cli.Usagef("--chat-reminder must be at least 1s")
+		return cli.Usagef("%s: want a plain name of at most %d bytes", f.fs.Source("computer-name"), feed.MaxHostBytes)
 	}
 	if u, err := url.Parse(*f.chatURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return cli.Usagef("--chat-url must be an http(s) URL template")

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
+	"syscall"
 
 	"github.com/omnitray/omnitray/cmd/internal/cli"
 	"github.com/omnitray/omnitray/sync/sandbox"
@@ -50,7 +53,7 @@ func runSandbox(ctx context.Context, args []string) error {
 		Omnidesk:       sandbox.OmnideskSettings{BudgetPerMinute: *budget, StatusWrite: writeMode},
 	})
 	if err := sb.Start(ctx); err != nil {
-		return fmt.Errorf("starting the sandbox: %w", err)
+		return fmt.Errorf("starting the sandbox: %w", portClashHint(err))
 	}
 	defer sb.Close()
 	fmt.Printf("Sandbox control page: %s/\n", sb.ControlURL)
@@ -64,4 +67,16 @@ func runSandbox(ctx context.Context, args []string) error {
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// portClashHint adds the way out to a port that is taken (usually by
+// another sandbox): the flag that moves it, and 127.0.0.1:0 for a free one.
+func portClashHint(err error) error {
+	var le *sandbox.ListenError
+	if !errors.As(err, &le) || !(errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use") ||
+		strings.Contains(err.Error(), "Only one usage of each socket address")) {
+		return err
+	}
+	return fmt.Errorf("%w; another sandbox may be running: stop it, or pass --%s-listen 127.0.0.1:0 for a free port "+
+		"(--ready-file tells where it listens)", err, le.Service)
 }

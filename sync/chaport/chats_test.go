@@ -13,7 +13,7 @@ const (
 	botOp     = "59747c3ff77948220136b7b3"
 )
 
-// The five events of docs/external-apis.md §5.1 with the default bot and
+// The five events of docs/vendor-contract.md with the default bot and
 // operator-change types, timestamps on all but the third.
 const latestChatJSON = `{"result": {"id": 42, "stage": "engaged", "operators": ["59747c3ff77948220136b7b3"], "missed": false, "rating": null, "startPage": "https://example.com/pricing",
   "events": [

@@ -11,7 +11,7 @@
 // in an error.
 //
 // Much of the API could not be confirmed from the vendor's own docs (see
-// docs/external-apis.md §1 and the checklist in §5.4), so the unconfirmed parts
+// docs/vendor-contract.md and its checklist), so the unconfirmed parts
 // are either configuration or decoded tolerantly:
 //
 //   - The body field names of the status write ("ttl", "validUntil") and the

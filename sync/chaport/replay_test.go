@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// The JSON below is the documented shape (docs/external-apis.md §1.5, §1.7,
-// §1.8, §5.1), byte for byte as a server would send it.
+// The JSON below is the documented shape (docs/vendor-contract.md),
+// byte for byte as a server would send it.
 
 const operatorJSON = `{ "id": "59747c3ff77948220136b7b3", "email": "jon@example.com", "name": "Jon Snow",
   "language": "en", "jobTitle": "The Wall supervisor", "role": "operator",

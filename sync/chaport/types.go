@@ -18,7 +18,7 @@ const (
 	Invisible Status = "invisible"
 )
 
-// Operator is one Chaport operator (docs/external-apis.md §1.5).
+// Operator is one Chaport operator (docs/vendor-contract.md).
 type Operator struct {
 	ID             string    `json:"id"`
 	Email          string    `json:"email"`

@@ -129,6 +129,9 @@ func (c *Client) Run(ctx context.Context, out chan<- Event) error {
 	}
 	defer c.running.Store(false)
 	attempt := 0
+	var drops dropLog
+	connected := false // ever, in this Run
+	notHub := 0        // handshakes in a row answered by something that is not a hub
 	for {
 		start := c.opts.Clock.Now()
 		gotSnapshot, err := c.session(ctx, out)
@@ -139,17 +142,30 @@ func (c *Client) Run(ctx context.Context, out chan<- Event) error {
 		if errors.Is(err, ErrUnauthorized) {
 			return err
 		}
-		c.log.Info("feed: disconnected from hub", "err", err)
+		connected = connected || gotSnapshot
+		if errors.Is(err, ErrNotAHub) && !connected {
+			notHub++
+		} else {
+			notHub = 0
+		}
+		hopeless := notHub >= hopelessAfter
+		drops.log(c.log, c.opts.Clock.Now(), err, connected, hopeless, c.opts.URL)
 		if !emit(ctx, out, Event{Kind: Disconnected, Err: err}) {
 			return ctx.Err()
 		}
 		if gotSnapshot || c.opts.Clock.Now().Sub(start) >= stableAfter {
 			attempt = 0
 		}
+		hi := c.opts.MaxBackoff
 		if closedWith(err, CloseTooManySessions) {
 			attempt = maxBackoffAttempt // the longest wait, see CloseTooManySessions
 		}
-		delay := backoff(attempt, c.opts.MinBackoff, c.opts.MaxBackoff, c.opts.Rand())
+		if hopeless {
+			// An address that never answered as a hub will not start to
+			// by itself soon; ask it rarely rather than forever at speed.
+			attempt, hi = maxBackoffAttempt, max(hi, HopelessBackoff)
+		}
+		delay := backoff(attempt, c.opts.MinBackoff, hi, c.opts.Rand())
 		attempt++
 		t := c.opts.Clock.NewTimer(delay)
 		select {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gorilla/websocket"
 )
@@ -114,15 +115,42 @@ func refusalOf(code int) error {
 	return nil
 }
 
+// ReasonTokenRefused is the instruction after any other refusal of the
+// token (a bad signature, a staff member the hub does not know, a token of
+// another hub): no retry helps, a new token does.
+const ReasonTokenRefused = "ask for a new token, then run `omnitray login`"
+
+// RefusedError is a handshake the hub refused for a reason other than an
+// expired or revoked token. Its text is one clause with the hub's reason and
+// the instruction, without the "feed:"/"connect to hub:" plumbing, since the
+// employee reads it as the agent's last word.
+type RefusedError struct {
+	HTTPStatus int
+	Why        string // the hub's one-line reason, token removed; may be ""
+}
+
+func (e *RefusedError) Error() string {
+	detail := fmt.Sprintf("HTTP %d", e.HTTPStatus)
+	if e.Why != "" {
+		detail += ": " + e.Why
+	}
+	return fmt.Sprintf("the hub refused the token (%s) — %s", detail, ReasonTokenRefused)
+}
+
+func (e *RefusedError) Unwrap() error { return ErrUnauthorized }
+
 // handshakeRefusal is the error for a handshake answered 401 or 403: the
-// specific token refusal when the hub named one, else ErrUnauthorized.
-func handshakeRefusal(resp *http.Response) error {
+// specific token refusal when the hub named one, else a *RefusedError with
+// the hub's reason (why, as shortLine gives it).
+func handshakeRefusal(resp *http.Response, why string) error {
 	if code, err := strconv.Atoi(resp.Header.Get(RefusalHeader)); err == nil {
 		if e := refusalOf(code); e != nil {
 			return e
 		}
 	}
-	return ErrUnauthorized
+	// The hub's body starts "token refused: "; the sentence says so already.
+	why = strings.TrimPrefix(strings.TrimPrefix(why, ": "), "token refused: ")
+	return &RefusedError{HTTPStatus: resp.StatusCode, Why: why}
 }
 
 // plainRefusal replaces an error that carries a token refusal (a close
@@ -139,6 +167,9 @@ func plainRefusal(err error) error {
 		if errors.Is(err, e) {
 			return e
 		}
+	}
+	if re := (*RefusedError)(nil); errors.As(err, &re) {
+		return re
 	}
 	return err
 }

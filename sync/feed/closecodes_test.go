@@ -88,3 +88,38 @@ func TestTokenRefusalOnHandshake(t *testing.T) {
 		})
 	}
 }
+
+// Any other refusal reads as one clause with the hub's reason and what to
+// do, without a "connect to hub: feed:" chain (issue 11 §5).
+func TestGenericRefusalSaysTheFix(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		body   string
+		want   string
+	}{
+		{401, "token refused: token signature does not match",
+			"the hub refused the token (HTTP 401: token signature does not match) — ask for a new token, then run `omnitray login`"},
+		{403, "staff 999 is not in Omnidesk",
+			"the hub refused the token (HTTP 403: staff 999 is not in Omnidesk) — ask for a new token, then run `omnitray login`"},
+		{401, "", "the hub refused the token (HTTP 401) — ask for a new token, then run `omnitray login`"},
+		{401, "token refused: " + testToken, "the hub refused the token (HTTP 401: [redacted]) — ask for a new token, then run `omnitray login`"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(tc.status)
+			_, _ = w.Write([]byte(tc.body + "\n"))
+		}))
+		u, _ := WebsocketURL(srv.URL, false)
+		c, err := NewClient(ClientOptions{URL: u, Token: testToken})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), guard)
+		err = c.Run(ctx, make(chan Event, 8))
+		cancel()
+		srv.Close()
+		var re *RefusedError
+		if !errors.Is(err, ErrUnauthorized) || !errors.As(err, &re) || err.Error() != tc.want {
+			t.Errorf("Run returned %q, want exactly %q wrapping ErrUnauthorized", err, tc.want)
+		}
+	}
+}

@@ -16,7 +16,9 @@
 // travels only in the handshake's "Authorization: Bearer <token>" header,
 // never in the URL, and is never put into an error or a log line. The hub
 // answers a bad token with HTTP 401 (or 403) before upgrading; the client
-// then stops with ErrUnauthorized instead of retrying. Handshakes carrying an
+// then stops with an error wrapping ErrUnauthorized (a *RefusedError with
+// the hub's reason and "ask for a new token, then run `omnitray login`")
+// instead of retrying. Handshakes carrying an
 // Origin header (browsers) are refused by default.
 //
 // # Frames and versioning

@@ -139,6 +139,10 @@ func TestWebsocketURL(t *testing.T) {
 		{"https://user:secret@hub.acme.example", false, ""},
 		{"https://hub.acme.example/?token=secret", false, ""},
 		{"https://hub.acme.example:bad/secret", false, ""},
+		// Ports no connection can reach: bad input, not a reconnect loop.
+		{"http://127.0.0.1:99999", false, ""},
+		{"http://127.0.0.1:0", false, ""},
+		{"https://hub.acme.example:65535", false, "wss://hub.acme.example:65535/v1/feed"},
 	}
 	for _, tt := range tests {
 		got, err := WebsocketURL(tt.base, tt.insecure)

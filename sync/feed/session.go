@@ -159,7 +159,10 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 	defer resp.Body.Close()
 	why := shortLine(resp.Body, c.opts.Token)
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-		return nil, fmt.Errorf("connect to hub: %w (HTTP %d%s)", handshakeRefusal(resp), resp.StatusCode, why)
+		return nil, handshakeRefusal(resp, why)
+	}
+	if notAHubStatus(resp.StatusCode) {
+		return nil, fmt.Errorf("dial hub: handshake answered HTTP %d%s: %w", resp.StatusCode, why, ErrNotAHub)
 	}
 	return nil, fmt.Errorf("dial hub: handshake answered HTTP %d%s: %w", resp.StatusCode, why, err)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -42,6 +43,9 @@ func WebsocketURL(hubBase string, insecure bool) (string, error) {
 	}
 	if u.User != nil {
 		return "", errors.New("parse hub URL: credentials do not belong in the URL; the token is sent in a header")
+	}
+	if err := checkPort(u.Port()); err != nil {
+		return "", fmt.Errorf("parse hub URL: %w", err)
 	}
 	if u.RawQuery != "" || u.ForceQuery {
 		return "", errors.New("parse hub URL: a query does not belong in the hub URL; the token is sent in a header")
@@ -87,8 +91,25 @@ func checkDialURL(raw string) error {
 	if u.Host == "" {
 		return errors.New("parse feed URL: no host name")
 	}
+	if err := checkPort(u.Port()); err != nil {
+		return fmt.Errorf("parse feed URL: %w", err)
+	}
 	if u.User != nil || u.RawQuery != "" {
 		return errors.New("parse feed URL: credentials or a query do not belong in the URL; the token is sent in a header")
+	}
+	return nil
+}
+
+// checkPort refuses a port no connection can ever be made to, so that such a
+// URL is bad input at start rather than a reconnect loop: url.Parse accepts
+// any digits ("http://hub:99999").
+func checkPort(port string) error {
+	if port == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port %s is not between 1 and 65535", port)
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 
 // The chat watcher polls Chaport for chats a bot hands over to a human and
 // tells the agents concerned (feed.TypeChat). Chaport offers desktops no push
-// channel (docs/external-apis.md §1.10), so it polls: the visitors list,
+// channel (docs/vendor-contract.md), so it polls: the visitors list,
 // newest chat first, then each watched visitor's latest chat with its events.
 //
 // No repeated reads of unchanged chats: the visitors list carries no change

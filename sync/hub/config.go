@@ -15,16 +15,9 @@ type Duration time.Duration
 
 // UnmarshalJSON reads "1m30s".
 func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration must be a string like \"90s\"")
-	}
-	v, err := time.ParseDuration(s)
+	v, err := checkDuration(b)
 	if err != nil {
 		return err
-	}
-	if v < 0 {
-		return fmt.Errorf("duration %q is negative", s)
 	}
 	*d = Duration(v)
 	return nil
@@ -105,10 +98,11 @@ func ParseFile(data []byte) (FileConfig, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&fc); err != nil {
-		return fc, fmt.Errorf("parsing: %w", err)
+		return fc, configError(data, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return fc, fmt.Errorf("parsing: trailing data after the JSON object")
+		line, col := lineCol(data, dec.InputOffset())
+		return fc, fmt.Errorf("line %d, column %d: more after the JSON object (one object per file)", line, col)
 	}
 	for k := range fc.Links {
 		if _, err := parseID(k); err != nil {
@@ -124,7 +118,7 @@ func ParseFile(data []byte) (FileConfig, error) {
 		}
 	}
 	if fc.BudgetShare < 0 || fc.BudgetShare > 1 {
-		return fc, fmt.Errorf("budget_share %v must be between 0 and 1", fc.BudgetShare)
+		return fc, fmt.Errorf("budget_share: want a number between 0 and 1, got %v", fc.BudgetShare)
 	}
 	fc = fc.withDefaults()
 	if err := fc.Chats.check(); err != nil {
@@ -191,7 +185,7 @@ func (fc FileConfig) links() map[int64]string {
 
 // ChatsConfig is the "chats" section: how the hub watches Chaport for chats a
 // bot hands over to a human. The event type strings are config because the
-// real ones are unconfirmed (docs/external-apis.md §1.8); the defaults are the
+// real ones are unconfirmed (docs/vendor-contract.md); the defaults are the
 // best guesses the sandbox also uses.
 //
 //	"chats": {"enabled": true, "poll_interval": "10s", "visitors_per_poll": 20,

@@ -233,6 +233,7 @@ func (h *Hub) refreshCatalogue(ctx context.Context) error {
 // thousands of staff a change need not wait for the rest of the poll.
 func (h *Hub) pollStaff(ctx context.Context) error {
 	seen := 0
+	var firstOfPrev int64
 	for page := 1; page <= 500; page++ {
 		var p omnidesk.StaffPage
 		err := h.omnideskCall(ctx, 1, func(ctx context.Context) (err error) {
@@ -242,8 +243,18 @@ func (h *Hub) pollStaff(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("polling staff page %d: %w", page, err)
 		}
+		// A server that ignores "page" repeats page 1; without a total_count
+		// nothing else would stop the loop before the page cap.
+		if len(p.Staff) > 0 && page > 1 && p.Staff[0].ID == firstOfPrev {
+			return fmt.Errorf("polling staff page %d: the server repeated page %d (paging ignored?)", page, page-1)
+		}
+		if len(p.Staff) > 0 {
+			firstOfPrev = p.Staff[0].ID
+		}
 		seen += len(p.Staff)
-		last := len(p.Staff) < 100 || seen >= p.TotalCount
+		// TotalCount is 0 when the reply leaves it out: then only a short
+		// or empty page ends the list (as omnidesk.AllStaff reads it).
+		last := len(p.Staff) < 100 || (p.TotalCount > 0 && seen >= p.TotalCount)
 		now := h.clock.Now()
 		changes, relinked := h.dir.updateStaff(p.Staff, now, last, h.cfg.OmnideskURL)
 		for _, ch := range changes {

@@ -26,7 +26,7 @@ func TestLimitsConfigBounds(t *testing.T) {
 		{`{"limits":{"switches_per_minute":601}}`, "switches_per_minute"},
 		{`{"limits":{"max_retry_after":"2h"}}`, "max_retry_after"},
 		{`{"limits":{"max_retry_after":"10ms"}}`, "max_retry_after"},
-		{`{"limits":{"sessions":3}}`, "unknown field"},
+		{`{"limits":{"sessions":3}}`, `unknown key "limits.sessions"`},
 	} {
 		fc, err := ParseFile([]byte(tc.json))
 		switch {

@@ -18,7 +18,7 @@
 // errors.Is against the vendorapi.Err* kinds. A body that cannot be decoded
 // wraps vendorapi.ErrBadResponse. The API key never appears in an error.
 //
-// Unconfirmed against the live service (docs/external-apis.md §2, §5.4):
+// Unconfirmed against the live service (docs/vendor-contract.md):
 //
 //   - No endpoint for setting a staff status is documented. SetStaffStatus sends
 //     PUT /api/staff/{id}.json with {"staff": {"status_id": N}} by default, and

@@ -16,7 +16,7 @@ const (
 	testKey   = "sekret-api-key-0451"
 )
 
-// The fixtures follow docs/external-apis.md §2.2 and §2.3 byte for byte, with
+// The fixtures follow docs/vendor-contract.md byte for byte, with
 // keys deliberately out of index order so that map order cannot pass the test.
 const staffListJSON = `{"1": {"staff": {"staff_id": 201, "staff_email": "second@domain.ru", "staff_full_name": "Second", "staff_signature": "", "staff_signature_chat": "", "thumbnail": "https://cdn.example/201.png", "active": false, "status": "offline", "status_id": 113808, "created_at": "Tue, 06 May 2014 09:00:00 +0300", "updated_at": ""}}, "total_count": 2, "0": {"staff": { "staff_id": 200, "staff_email": "staff@domain.ru", "staff_full_name": "Name",
   "staff_signature": "Regards", "staff_signature_chat": "Bye", "thumbnail": "",

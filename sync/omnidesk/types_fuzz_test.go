@@ -10,7 +10,7 @@ import (
 )
 
 // The list targets fuzz decodeList as the client calls it for GET
-// /staff.json and GET /staff_statuses.json (docs/external-apis.md §2.1–§2.3):
+// /staff.json and GET /staff_statuses.json (docs/vendor-contract.md):
 // an index-keyed object {"0": {"staff": {…}}, …, "total_count": N}. It must
 // never panic, and what it accepts must be exactly the numerically keyed
 // entries, each index once, in index order (checked against a reference

@@ -12,7 +12,7 @@ import (
 )
 
 // ChaportSettings hold the facts about Chaport that are unconfirmed
-// (docs/external-apis.md §5.1); each default is the best guess.
+// (docs/vendor-contract.md); each default is the best guess.
 type ChaportSettings struct {
 	StatusField string   `json:"status_field"` // default "status"
 	TTLField    string   `json:"ttl_field"`    // default "ttl"
@@ -229,7 +229,13 @@ func readBody(r *http.Request) ([]byte, error) {
 func (s *Sandbox) chaportSubscriptions(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	chaportResult(w, s.chats.subscriptions)
+	// An empty list is [], as everywhere in Chaport's API: the project's own
+	// client (strict to the contract) refuses {"result": null}.
+	subs := s.chats.subscriptions
+	if subs == nil {
+		subs = []map[string]any{}
+	}
+	chaportResult(w, subs)
 }
 
 func (s *Sandbox) chaportSubscribe(w http.ResponseWriter, r *http.Request) {

@@ -15,7 +15,7 @@ import (
 
 // These tests run the real clients against the fakes. The clients' own tests
 // replay the documented shapes byte for byte, and the fakes' tests check their
-// strictness; together they keep both tied to docs/external-apis.md rather
+// strictness; together they keep both tied to docs/vendor-contract.md rather
 // than to each other.
 
 func start(t *testing.T, cfg sandbox.Config) (*sandbox.Sandbox, *chaport.Client, *omnidesk.Client) {

@@ -15,7 +15,7 @@ import (
 var controlPage []byte
 
 // controlHandler serves the control page and the JSON test controls. The
-// "/_sim/" aliases follow the names used in docs/external-apis.md §5.
+// "/_sim/" aliases follow the names used in docs/vendor-contract.md
 func (s *Sandbox) controlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -30,6 +30,7 @@ func (s *Sandbox) controlHandler() http.Handler {
 		mux.HandleFunc("POST "+prefix+"/chats", s.ctlStartChat)
 		mux.HandleFunc("POST "+prefix+"/chats/{vid}/events", s.ctlAppendChat)
 	}
+	mux.HandleFunc("POST /_sandbox/statuses", s.ctlAddStatus)
 	mux.HandleFunc("POST /_sandbox/statuses/{id}", s.ctlRenameStatus)
 	mux.HandleFunc("GET /_sandbox/state", s.ctlState)
 	mux.HandleFunc("GET /_sandbox/calls", s.ctlCalls)
@@ -183,6 +184,43 @@ func (s *Sandbox) RenameStatus(id int64, name string) error {
 	}
 	st.Name = name
 	return nil
+}
+
+// AddStatus creates a custom status as an Omnidesk admin would. chatAccess
+// is its "access to active chats" setting, which the real API does not show:
+// the hub learns it only from its chat_access config, so a test that adds a
+// status with access must also configure the hub, as a real admin must.
+func (s *Sandbox) AddStatus(id int64, name string, chatAccess bool) error {
+	if id <= 3 {
+		return fmt.Errorf("id %d: custom statuses need an id above 3 (1–3 are the standard ones)", id)
+	}
+	if name == "" || len(name) > 200 {
+		return fmt.Errorf("name must be 1 to 200 bytes")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.findStatus(id) != nil {
+		return fmt.Errorf("status %d exists; rename it with POST /_sandbox/statuses/%d", id, id)
+	}
+	s.statuses = append(s.statuses, &staffStatus{ID: id, Name: name, Active: true, ChatAccess: chatAccess})
+	return nil
+}
+
+func (s *Sandbox) ctlAddStatus(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		ID         int64  `json:"id"`
+		Name       string `json:"name"`
+		ChatAccess bool   `json:"chat_access"`
+	}
+	err := decodeStrict(r, &body)
+	if err == nil {
+		err = s.AddStatus(body.ID, body.Name, body.ChatAccess)
+	}
+	if err != nil {
+		ctlError(w, http.StatusBadRequest, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
 func (s *Sandbox) ctlRenameStatus(w http.ResponseWriter, r *http.Request) {

@@ -1,8 +1,8 @@
 // Package sandbox runs strict local fakes of the Chaport and Omnidesk REST APIs,
 // the embedded default of Omnitray and its test bed.
 //
-// The fakes follow docs/external-apis.md §5 (the "contract for a faithful local
-// simulator"), not the Omnitray clients: where the real services are known to
+// The fakes follow docs/vendor-contract.md, the vendors' contract as the code
+// assumes it, not the Omnitray clients: where the real services are known to
 // refuse something (bad credentials, bad bodies, unknown ids, calls over the
 // rate budget) the fakes refuse it the same way, and where a fact about the
 // real services is unconfirmed the fake makes it a setting with the best guess

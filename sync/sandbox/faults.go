@@ -126,6 +126,16 @@ func (s *Sandbox) faulty(service string, api http.Handler) http.Handler {
 			c.Body = trimBody(body)
 		}
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		if service == serviceOmnidesk && fault != "" && fault != FaultReset {
+			// Every real Omnidesk response carries the budget headers, an
+			// injected failure too: a client must not lose track of them.
+			s.mu.Lock()
+			s.setBudgetHeaders(rec.Header(), s.omnideskS.BudgetPerMinute)
+			s.mu.Unlock()
+			if fault == FaultRateLimit { // a real 429 means none are left
+				rec.Header()["api_calls_left"] = []string{"0"}
+			}
+		}
 		switch fault {
 		case FaultReset:
 			c.Status = 0

@@ -125,13 +125,11 @@ func (s *Sandbox) omnideskGate(next http.Handler) http.Handler {
 		if !over {
 			s.budget.used += cost
 		}
-		left := limit - s.budget.used
 		legacy := s.omnideskS.LegacyRateLimit
+		s.setBudgetHeaders(w.Header(), limit)
 		s.mu.Unlock()
 
 		h := w.Header()
-		h["rate_limit_per_minute"] = []string{strconv.Itoa(limit)}
-		h["api_calls_left"] = []string{strconv.Itoa(left)}
 		if over {
 			if legacy {
 				omnideskError(w, http.StatusForbidden, "Rate limit exceeded")
@@ -267,4 +265,16 @@ func (s *Sandbox) findStatus(id int64) *staffStatus {
 		}
 	}
 	return nil
+}
+
+// setBudgetHeaders writes the rate-limit headers every Omnidesk response
+// carries, with their real lowercase names, from the current minute's
+// spending; called under s.mu. api_calls_left is never negative: a budget
+// lowered mid-minute (a settings call) leaves none, not minus some.
+func (s *Sandbox) setBudgetHeaders(h http.Header, limit int) {
+	if !s.budget.start.Equal(s.clock.Now().Truncate(time.Minute)) {
+		s.budget = budgetWindow{start: s.clock.Now().Truncate(time.Minute)}
+	}
+	h["rate_limit_per_minute"] = []string{strconv.Itoa(limit)}
+	h["api_calls_left"] = []string{strconv.Itoa(max(limit-s.budget.used, 0))}
 }

@@ -96,15 +96,16 @@ func New(cfg Config) *Sandbox {
 // Start listens on the three loopback ports and serves until Close or ctx ends.
 func (s *Sandbox) Start(ctx context.Context) error {
 	type srv struct {
-		addr *string
-		def  string
-		h    http.Handler
-		url  *string
+		addr    *string
+		def     string
+		h       http.Handler
+		url     *string
+		service string
 	}
 	for _, x := range []srv{
-		{&s.cfg.ChaportListen, "127.0.0.1:0", s.faulty(serviceChaport, s.chaportAPI()), &s.ChaportURL},
-		{&s.cfg.OmnideskListen, "127.0.0.1:0", s.faulty(serviceOmnidesk, s.omnideskAPI()), &s.OmnideskURL},
-		{&s.cfg.ControlListen, "127.0.0.1:0", s.controlHandler(), &s.ControlURL},
+		{&s.cfg.ChaportListen, "127.0.0.1:0", s.faulty(serviceChaport, s.chaportAPI()), &s.ChaportURL, serviceChaport},
+		{&s.cfg.OmnideskListen, "127.0.0.1:0", s.faulty(serviceOmnidesk, s.omnideskAPI()), &s.OmnideskURL, serviceOmnidesk},
+		{&s.cfg.ControlListen, "127.0.0.1:0", s.controlHandler(), &s.ControlURL, "control"},
 	} {
 		addr := *x.addr
 		if addr == "" {
@@ -113,7 +114,7 @@ func (s *Sandbox) Start(ctx context.Context) error {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			s.Close()
-			return fmt.Errorf("listening on %s: %w", addr, err)
+			return &ListenError{Service: x.service, Addr: addr, Err: err}
 		}
 		s.listeners = append(s.listeners, ln)
 		*x.url = "http://" + ln.Addr().String()
@@ -182,3 +183,22 @@ func (s *Sandbox) Endpoints() Endpoints {
 	return Endpoints{OmnideskURL: s.OmnideskURL, OmnideskEmail: s.cfg.OmnideskEmail,
 		OmnideskAPIKey: s.cfg.OmnideskAPIKey, ChaportURL: s.ChaportURL, ChaportToken: s.cfg.ChaportToken}
 }
+
+// ListenError is a port the sandbox could not listen on; Service says which
+// of its three ("chaport", "omnidesk" or "control"), so that the command
+// can name the flag that moves it.
+type ListenError struct {
+	Service string
+	Addr    string
+	Err     error
+}
+
+func (e *ListenError) Error() string {
+	what := map[string]string{serviceChaport: "the fake Chaport API", serviceOmnidesk: "the fake Omnidesk API"}[e.Service]
+	if what == "" {
+		what = "the control page"
+	}
+	return fmt.Sprintf("listening on %s for %s: %v", e.Addr, what, e.Err)
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Command is one subcommand.
@@ -89,6 +90,18 @@ type FlagSet struct {
 	usage string
 	env   map[string]string // flag name → environment variable
 	given map[string]bool   // set by a flag or an environment variable
+	// from says where each setting's value came from, so that a message
+	// about a value names the place to fix it (flag, variable or config key).
+	from map[string]origin
+	// badValue is set by a duration flag that refused its value.
+	badValue *badValue
+}
+
+// origin is where a setting's value came from.
+type origin struct {
+	kind   string // "flag", "env" or "file"
+	source string // the variable's name, or the file's description
+	raw    string // the value as given
 }
 
 // NewFlagSet starts the flags of "prog name"; usage is the synopsis and
@@ -96,7 +109,7 @@ type FlagSet struct {
 func NewFlagSet(prog, name, usage string) *FlagSet {
 	fs := flag.NewFlagSet(prog+" "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	return &FlagSet{FlagSet: fs, usage: usage, env: map[string]string{}}
+	return &FlagSet{FlagSet: fs, usage: usage, env: map[string]string{}, from: map[string]origin{}}
 }
 
 // Env makes flag name fall back to environment variable env.
@@ -110,15 +123,23 @@ func (f *FlagSet) Env(name, env string) {
 // Parse parses args; flags beat environment variables, which beat defaults.
 // It returns a UsageError naming the bad flag or variable.
 func (f *FlagSet) Parse(args []string) error {
+	f.badValue = nil
 	if err := f.FlagSet.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			f.PrintHelp(os.Stdout)
 			return errHelp
 		}
+		if b := f.badValue; b != nil {
+			f.from[b.name] = origin{kind: "flag", raw: b.raw}
+			return Usagef("%s: %v (see --help)", f.Source(b.name), b.err)
+		}
 		return Usagef("%v (see --help)", err)
 	}
 	set := map[string]bool{}
-	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	f.Visit(func(fl *flag.Flag) {
+		set[fl.Name] = true
+		f.from[fl.Name] = origin{kind: "flag", raw: fl.Value.String()}
+	})
 	f.given = set
 	names := make([]string, 0, len(f.env))
 	for n := range f.env {
@@ -131,8 +152,9 @@ func (f *FlagSet) Parse(args []string) error {
 		if set[name] || !ok || v == "" {
 			continue
 		}
+		f.from[name] = origin{kind: "env", source: env, raw: v}
 		if err := f.Set(name, v); err != nil {
-			return Usagef("environment variable %s: %v", env, err)
+			return Usagef("%s: %v", f.Source(name), err)
 		}
 		set[name] = true
 	}
@@ -155,11 +177,37 @@ func (f *FlagSet) ApplyFile(source string, values map[string]string) error {
 		if f.given[name] {
 			continue
 		}
+		f.from[name] = origin{kind: "file", source: source, raw: values[name]}
 		if err := f.Set(name, values[name]); err != nil {
-			return Usagef("%s: %s: %v", source, name, err)
+			return Usagef("%s: %v", f.Source(name), err)
 		}
 	}
 	return nil
+}
+
+// Source names where a setting's value came from, with the value, for a
+// message about it: `--grace 5x`, `OMNITRAY_GRACE=0` or
+// `"grace": 30 in config /path`; for a default, just the flag.
+func (f *FlagSet) Source(name string) string {
+	o, ok := f.from[name]
+	switch {
+	case !ok:
+		return "--" + name
+	case o.kind == "env":
+		return o.source + "=" + o.raw
+	case o.kind == "file":
+		return fmt.Sprintf("%q: %s in %s", name, o.raw, o.source)
+	}
+	return "--" + name + " " + o.raw
+}
+
+// AtLeast checks a duration setting's lower bound; its error names where the
+// value came from and the accepted form.
+func (f *FlagSet) AtLeast(name string, d, least time.Duration) error {
+	if d >= least {
+		return nil
+	}
+	return Usagef("%s: must be at least %v (%s)", f.Source(name), least, DurationForm)
 }
 
 // Given reports whether a flag was set by a flag or environment variable.
@@ -170,6 +218,9 @@ func (f *FlagSet) PrintHelp(w io.Writer) {
 	fmt.Fprintf(w, "Usage: %s\n\n", f.usage)
 	f.VisitAll(func(fl *flag.Flag) {
 		name, help := flag.UnquoteUsage(fl)
+		if _, ok := fl.Value.(*durationValue); ok {
+			name = "duration"
+		}
 		line := "  --" + fl.Name
 		if name != "" {
 			line += " " + name
