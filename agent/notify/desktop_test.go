@@ -46,9 +46,15 @@ func watchNotify(t *testing.T) <-chan notifyCall {
 	// incoming message, the reply included, to this channel.
 	msgs := make(chan *dbus.Message, 256) // godbus drops eavesdropped messages when full
 	conn.Eavesdrop(msgs)
+	// Stop eavesdropping before the connection is closed: godbus closes
+	// the channel in Close while its reader may still deliver to it.
+	t.Cleanup(func() {
+		conn.Eavesdrop(nil)
+		close(msgs)
+	})
 	out := make(chan notifyCall, 64)
 	go func() {
-		for m := range msgs { // closed when the connection closes at cleanup
+		for m := range msgs { // closed at cleanup
 			var c notifyCall
 			if m.Type != dbus.TypeMethodCall || dbus.Store(m.Body, &c.app, &c.replaces, new(string),
 				&c.summary, &c.body, &c.actions, &c.hints, &c.timeout) != nil {

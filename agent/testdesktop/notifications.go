@@ -57,6 +57,14 @@ func WatchNotifications(t testing.TB) *NotifyWatch {
 	// Eavesdrop first: from BecomeMonitor on, every message goes to msgs, the
 	// reply to BecomeMonitor included, so it is sent by hand and awaited there.
 	conn.Eavesdrop(msgs)
+	// Stop eavesdropping before the connection's own cleanup closes it:
+	// godbus closes the channel in Close but its reader may still deliver
+	// one more message to it ("send on closed channel", godbus v5.2.4).
+	// Cleanups run last-in first-out, so this runs first.
+	t.Cleanup(func() {
+		conn.Eavesdrop(nil)
+		close(msgs)
+	})
 	rules := []string{
 		"type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
 		"type='method_return',sender='" + NotificationsName + "'",
