@@ -14,7 +14,7 @@ import (
 	"github.com/omnitray/omnitray/sync/rules"
 )
 
-// Defaults of the timings (architecture.md §4.1).
+// Defaults of the timings, part of the command-line contract (README, Commands).
 const (
 	DefaultGrace = 3 * time.Minute
 	DefaultLease = 2 * time.Minute

@@ -6,7 +6,7 @@ import (
 )
 
 // TestBadInput runs command lines that must fail, each as a process, and
-// checks the house rule of architecture.md §4.1: a non-zero exit and exactly
+// checks the house rule (README, Commands): a non-zero exit and exactly
 // one line on stderr — which never repeats the token it was given.
 func TestBadInput(t *testing.T) {
 	t.Parallel()

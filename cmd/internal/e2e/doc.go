@@ -6,7 +6,7 @@
 // this comment.
 //
 // The tests drive the command line and environment contract of
-// docs/architecture.md §4.1 and read results only through the sandbox's
+// the command-line contract (README, Commands) and read results only through the sandbox's
 // control port (/_sandbox/calls, /_sandbox/state), the hub's /healthz, the
 // feed protocol and `omnitray status --json`, so that they hold for any
 // implementation that keeps those contracts.

@@ -151,7 +151,7 @@ func TestStatusSwitchRoundTrip(t *testing.T) {
 	}
 }
 
-// TestHubRefusals checks the security model of architecture.md §4.3 on the
+// TestHubRefusals checks the security model (tokens name one employee and their operator) on the
 // real hub: only valid tokens connect, and an agent may only write its own
 // operator, and online only with chat access.
 func TestHubRefusals(t *testing.T) {

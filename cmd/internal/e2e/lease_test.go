@@ -63,7 +63,7 @@ func TestLeaseFollowsOmnideskStatus(t *testing.T) {
 			st.Connection == "connected" && st.Staff.ID == staffBoris &&
 			st.Operator != nil && st.Operator.ID == opBoris && st.StatusID == statusOffline
 	})
-	// Token hygiene (architecture.md §4.3): never a process argument.
+	// Token hygiene (the security model: README, Tokens and hub state): never a process argument.
 	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(agent.cmd.Process.Pid) + "/cmdline")
 	switch {
 	case err != nil:
