@@ -37,7 +37,7 @@ type loop struct {
 	reading   bool // a read-back of the operator is under way
 	readDone  chan readResult
 	lastRead  time.Time
-	drift     string // what the last read-back found wrong, if anything
+	drift     string            // what the last read-back found wrong, if anything
 	seen      *feed.ChaportSeen // what Chaport last showed (snapshot, read-back)
 	lastErr   string
 
