@@ -51,6 +51,7 @@ type Agent struct {
 	cmds      chan func(*loop)
 	snapshots *broadcaster
 	chats     chan feed.ChatEvent // to RunChatNotices
+	signOut   signOutHook         // `omnitray logout` (stop.go)
 }
 
 // New checks the configuration; Run connects.
@@ -176,6 +177,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		l.reconcile(ctx)
 		select {
 		case <-ctx.Done():
+			a.awaitFeed(feedDone)
 			return nil
 		case err := <-feedDone:
 			if ctx.Err() != nil {

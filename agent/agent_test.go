@@ -29,6 +29,8 @@ type fakeHub struct {
 	reads      atomic.Int32
 	// seen, when set, is the snapshot's chaport: what the hub last read.
 	seen atomic.Pointer[feed.ChaportSeen]
+	// served gets why each connection ended, as the hub's Serve saw it.
+	served chan error
 	// loseAnswer makes the next write land and then drops the connection
 	// before the answer, as a hub that dies mid-request does.
 	loseAnswer atomic.Bool
@@ -47,7 +49,7 @@ var testStatuses = []feed.Status{
 }
 
 func newFakeHub(t *testing.T, status int64) *fakeHub {
-	h := &fakeHub{t: t, writes: make(chan feed.SetChaport, 100), status: status}
+	h := &fakeHub{t: t, writes: make(chan feed.SetChaport, 100), status: status, served: make(chan error, 8)}
 	h.srv = httptest.NewServer(http.HandlerFunc(h.serve))
 	t.Cleanup(h.srv.Close)
 	return h
@@ -100,7 +102,11 @@ func (h *fakeHub) serve(w http.ResponseWriter, r *http.Request) {
 			_ = conn.Reply(req, feed.ChaportState{Status: sc.Status, LastStatus: sc.Status, RealStatus: sc.Status, TTLSeconds: granted})
 		}
 	}()
-	_ = conn.Serve(r.Context())
+	err = conn.Serve(r.Context())
+	select {
+	case h.served <- err:
+	default:
+	}
 }
 
 func (h *fakeHub) push(status int64) {
