@@ -48,6 +48,10 @@ func runTray(ctx context.Context, r trayRun) error {
 	}
 	entry := loginItem(log)
 	a := r.agent
+	agentDone := make(chan struct{})
+	if a == nil {
+		close(agentDone)
+	}
 	if a != nil {
 		if err := a.ServeControl(ctx, r.control, func() {
 			_ = n.Notify(ctx, notify.Notification{Topic: "running", Title: "Omnitray is running",
@@ -55,7 +59,13 @@ func runTray(ctx context.Context, r trayRun) error {
 		}); err != nil {
 			return err
 		}
+		a.OnSignOut(func() string {
+			log.Info("signed out by 'omnitray logout'; quitting so the Chaport lease lapses")
+			cancel()
+			return "The running agent signed out and quit; its Chaport lease lapses on its own."
+		})
 		go func() {
+			defer close(agentDone)
 			if err := a.Run(ctx); err != nil {
 				log.Error("the agent stopped", "err", err)
 				agent.SignInNeeded(ctx, n, agent.StopReason(err), log)
@@ -93,7 +103,20 @@ func runTray(ctx context.Context, r trayRun) error {
 		opts.Agent = a
 	}
 	tray.Run(ctx, opts)
+	stopAgent(cancel, agentDone, a != nil, log)
 	return nil
+}
+
+// stopAgent ends the agent the way SIGTERM does, whatever ended the tray
+// (Quit, sign-out, a signal): cancel, then wait for Run to return, which
+// it does once the feed has said goodbye to the hub (close 1001), and log
+// the exit line. Returning at once would end the process mid-connection.
+func stopAgent(cancel context.CancelFunc, done <-chan struct{}, running bool, log *slog.Logger) {
+	cancel()
+	<-done
+	if running {
+		log.Info("agent stopped")
+	}
 }
 
 // loginItem returns the start-at-login entry, repairing one that points at
