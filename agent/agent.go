@@ -173,11 +173,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	go func() { feedDone <- a.feed.Run(ctx, events) }()
 
 	l := newLoop(a)
+	started := false
 	for {
 		l.reconcile(ctx)
 		select {
 		case <-ctx.Done():
 			a.awaitFeed(feedDone)
+			if started {
+				a.log.Info("agent stopped")
+			}
 			return nil
 		case err := <-feedDone:
 			if ctx.Err() != nil {
@@ -185,6 +189,13 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 			return l.feedEnded(err)
 		case ev := <-events:
+			if !started {
+				// Said at the first word from the feed (connected, or not
+				// reachable yet), not before: a token the hub refuses
+				// ends Run with one line and no "started" ahead of it.
+				started = true
+				a.log.Info("agent started", "hub", a.cfg.HubURL, "grace", a.cfg.Grace, "lease", a.cfg.Lease)
+			}
 			l.onFeed(ev)
 		case <-l.timerC():
 			l.timer = nil

@@ -25,7 +25,11 @@ func (l *loop) onSeen(seen *feed.ChaportSeen, now time.Time) {
 		return // what Omnitray wrote (or may have) is fresher than any list
 	}
 	if rules.ChaportStatus(seen.RealStatus) == rules.Offline {
-		l.lease = lease{Status: rules.Offline, RetryAt: l.lease.RetryAt}
+		// Nothing is left to write: a failed offline write being retried
+		// (say, refused while the operator was not linked yet) is moot,
+		// and its error no longer true.
+		l.lease = lease{Status: rules.Offline}
+		l.failures, l.lastErr = 0, ""
 		read := seen.ReadAt
 		if read.IsZero() || read.After(now) {
 			read = now

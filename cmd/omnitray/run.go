@@ -189,16 +189,15 @@ func runAgent(ctx context.Context, args []string) error {
 		}
 	}
 	if *headless {
-		return runHeadless(ctx, a, path, log, *f.hub, *f.reminder)
+		return runHeadless(ctx, a, path, log, *f.reminder)
 	}
 	return runTray(ctx, trayRun{agent: a, hub: *f.hub, signedIn: token != "", control: path, log: log,
 		reminder: *f.reminder})
 }
 
 // runHeadless runs the agent without a tray until ctx ends (a signal) or
-// `omnitray logout` signs it out, and says so when it starts and stops,
-// as the tray agent does.
-func runHeadless(ctx context.Context, a *agent.Agent, control string, log *slog.Logger, hub string, reminder time.Duration) error {
+// `omnitray logout` signs it out.
+func runHeadless(ctx context.Context, a *agent.Agent, control string, log *slog.Logger, reminder time.Duration) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	a.OnSignOut(func() string {
@@ -210,14 +209,9 @@ func runHeadless(ctx context.Context, a *agent.Agent, control string, log *slog.
 	if err := a.ServeControl(ctx, control, nil); err != nil {
 		return err
 	}
-	log.Info("agent started", "hub", hub)
 	// Headless, hand-overs are log lines: Nop shows nothing.
 	go a.RunChatNotices(ctx, notify.Nop{}, agent.ChatNoticeOptions{Reminder: reminder})
-	err := a.Run(ctx)
-	if err == nil {
-		log.Info("agent stopped")
-	}
-	return err
+	return a.Run(ctx) // which logs "agent started" and "agent stopped"
 }
 
 func runStatus(ctx context.Context, args []string) error {

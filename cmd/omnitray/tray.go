@@ -75,7 +75,6 @@ func runTray(ctx context.Context, r trayRun) error {
 		go a.RunNotices(ctx, statusN)
 		go a.RunChatNotices(ctx, chatN, agent.ChatNoticeOptions{Reminder: r.reminder, OpenURL: openURL})
 		go watchPresence(ctx, a, log)
-		log.Info("agent started", "hub", r.hub)
 	} else {
 		why := "No hub token is stored."
 		if r.signedIn {
@@ -103,20 +102,18 @@ func runTray(ctx context.Context, r trayRun) error {
 		opts.Agent = a
 	}
 	tray.Run(ctx, opts)
-	stopAgent(cancel, agentDone, a != nil, log)
+	stopAgent(cancel, agentDone)
 	return nil
 }
 
 // stopAgent ends the agent the way SIGTERM does, whatever ended the tray
 // (Quit, sign-out, a signal): cancel, then wait for Run to return, which
-// it does once the feed has said goodbye to the hub (close 1001), and log
-// the exit line. Returning at once would end the process mid-connection.
-func stopAgent(cancel context.CancelFunc, done <-chan struct{}, running bool, log *slog.Logger) {
+// it does once the feed has said goodbye to the hub (close 1001) and it
+// logged "agent stopped". Returning at once would end the process
+// mid-connection.
+func stopAgent(cancel context.CancelFunc, done <-chan struct{}) {
 	cancel()
 	<-done
-	if running {
-		log.Info("agent stopped")
-	}
 }
 
 // loginItem returns the start-at-login entry, repairing one that points at

@@ -128,7 +128,7 @@ func TestDesktopTray(t *testing.T) {
 func TestDesktopOfflineSoonNotification(t *testing.T) {
 	testdesktop.Need(t, "display")
 	needBinaries(t)
-	s := &stack{t: t, env: procEnv(t)}
+	s := &stack{t: t, env: procEnv(t), hubConfig: hubConfig}
 	s.startSandbox()
 	// An admin-typed status name with markup in it, before the hub reads
 	// the catalogue.
