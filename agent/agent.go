@@ -55,6 +55,7 @@ type Agent struct {
 	cmds      chan func(*loop)
 	snapshots *broadcaster
 	chats     chan feed.ChatEvent // to RunChatNotices
+	signOut   signOutHook         // `omnitray logout` (stop.go)
 }
 
 // New checks the configuration; Run connects.
@@ -182,10 +183,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	go func() { feedDone <- a.feed.Run(ctx, events) }()
 
 	l := newLoop(a)
+	started := false
 	for {
 		l.reconcile(ctx)
 		select {
 		case <-ctx.Done():
+			a.awaitFeed(feedDone)
+			if started {
+				a.log.Info("agent stopped")
+			}
 			return nil
 		case err := <-feedDone:
 			if ctx.Err() != nil {
@@ -193,6 +199,13 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 			return l.feedEnded(err)
 		case ev := <-events:
+			if !started {
+				// Said at the first word from the feed (connected, or not
+				// reachable yet), not before: a token the hub refuses
+				// ends Run with one line and no "started" ahead of it.
+				started = true
+				a.log.Info("agent started", "hub", a.cfg.HubURL, "grace", a.cfg.Grace, "lease", a.cfg.Lease)
+			}
 			l.onFeed(ev)
 		case <-l.timerC():
 			l.timer = nil

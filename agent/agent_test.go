@@ -3,8 +3,11 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,6 +27,10 @@ type fakeHub struct {
 	// realStatus, when set, is what read_operator reports (drift tests).
 	realStatus atomic.Value
 	reads      atomic.Int32
+	// seen, when set, is the snapshot's chaport: what the hub last read.
+	seen atomic.Pointer[feed.ChaportSeen]
+	// served gets why each connection ended, as the hub's Serve saw it.
+	served chan error
 	// loseAnswer makes the next write land and then drops the connection
 	// before the answer, as a hub that dies mid-request does.
 	loseAnswer atomic.Bool
@@ -42,7 +49,7 @@ var testStatuses = []feed.Status{
 }
 
 func newFakeHub(t *testing.T, status int64) *fakeHub {
-	h := &fakeHub{t: t, writes: make(chan feed.SetChaport, 100), status: status}
+	h := &fakeHub{t: t, writes: make(chan feed.SetChaport, 100), status: status, served: make(chan error, 8)}
 	h.srv = httptest.NewServer(http.HandlerFunc(h.serve))
 	t.Cleanup(h.srv.Close)
 	return h
@@ -56,7 +63,7 @@ func (h *fakeHub) serve(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	h.conn = conn
 	snap := feed.Snapshot{Staff: feed.Person{ID: 201, Name: "Anna"}, Operator: &feed.Operator{ID: "op1"},
-		Statuses: testStatuses, StatusID: h.status}
+		Statuses: testStatuses, StatusID: h.status, Chaport: h.seen.Load()}
 	h.mu.Unlock()
 	env, _ := feed.NewEnvelope(feed.TypeSnapshot, "", snap)
 	_ = conn.Send(env)
@@ -95,7 +102,11 @@ func (h *fakeHub) serve(w http.ResponseWriter, r *http.Request) {
 			_ = conn.Reply(req, feed.ChaportState{Status: sc.Status, LastStatus: sc.Status, RealStatus: sc.Status, TTLSeconds: granted})
 		}
 	}()
-	_ = conn.Serve(r.Context())
+	err = conn.Serve(r.Context())
+	select {
+	case h.served <- err:
+	default:
+	}
 }
 
 func (h *fakeHub) push(status int64) {
@@ -151,7 +162,11 @@ func startAgent(t *testing.T, status int64) *harness { return startAgentWith(t, 
 // startAgentWith starts an agent against a fake hub on a fake clock; tweak,
 // if set, changes its config first.
 func startAgentWith(t *testing.T, status int64, tweak func(*Config)) *harness {
-	h := newFakeHub(t, status)
+	return startAgentOn(t, newFakeHub(t, status), tweak)
+}
+
+// startAgentOn is startAgentWith on a fake hub the test set up first.
+func startAgentOn(t *testing.T, h *fakeHub, tweak func(*Config)) *harness {
 	fc := clock.NewFake(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
 	cfg := Config{HubURL: h.srv.URL, Token: "tok", Clock: fc,
 		Feed: feed.ClientOptions{MinBackoff: time.Second, MaxBackoff: time.Second}}
@@ -198,3 +213,23 @@ func (h *fakeHub) pushChat(ce feed.ChatEvent) {
 		h.t.Fatal(err)
 	}
 }
+
+// lockedWriter collects log output from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *strings.Builder
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.String()
+}
+
+func newTestLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }

@@ -177,8 +177,8 @@ func (c *chatNotifier) flush(ctx context.Context) {
 	url := ChatURL(c.a.cfg.ChatURL, newest.ev)
 	if len(ws) == 1 && total == 1 {
 		ev := newest.ev
-		c.a.log.Info(fmt.Sprintf("Hand-over: %s from bot %s", displayName(ev.VisitorName), displayName(ev.BotName)))
-		c.send(ctx, TopicHandover, fmt.Sprintf("%s — from bot %s", displayName(ev.VisitorName), displayName(ev.BotName)),
+		c.a.log.Info(fmt.Sprintf("Hand-over: %s %s", displayName(ev.VisitorName), fromBot(ev.BotName)))
+		c.send(ctx, TopicHandover, fmt.Sprintf("%s — %s", displayName(ev.VisitorName), fromBot(ev.BotName)),
 			transcriptBody(ev.Transcript), url)
 		return
 	}
@@ -235,7 +235,7 @@ func summaryBody(ws []*watchedChat) string {
 	var b strings.Builder
 	for i := len(ws) - 1; i >= 0 && i >= len(ws)-5; i-- {
 		ev := ws[i].ev
-		fmt.Fprintf(&b, "%s — from bot %s\n", displayName(ev.VisitorName), displayName(ev.BotName))
+		fmt.Fprintf(&b, "%s — %s\n", displayName(ev.VisitorName), fromBot(ev.BotName))
 	}
 	if len(ws) > 5 {
 		fmt.Fprintf(&b, "and %d more", len(ws)-5)

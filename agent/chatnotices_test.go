@@ -148,3 +148,20 @@ func TestChatURLEscapesIDs(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// TestUnnamedBotHasItsOwnWording: a hand-over whose events name no bot
+// reads "from the chat bot", not the visitor placeholder "A visitor".
+func TestUnnamedBotHasItsOwnWording(t *testing.T) {
+	h, f := startChatNotices(t)
+	ev := handover(1043, "Visitor 0a01", feed.ChatLine{From: "bot", Text: "Hi"})
+	ev.BotName = ""
+	h.pushChat(ev)
+	s := h.waitState("recent chat", func(s State) bool { return len(s.RecentChats) == 1 })
+	if s.RecentChats[0].BotName != "the chat bot" {
+		t.Fatalf("recent chat bot %q", s.RecentChats[0].BotName)
+	}
+	h.advanceUntil(time.Second, "the hand-over notification", func() bool { return len(f.Sent()) == 1 })
+	if got := f.Sent()[0].Title; got != "Visitor 0a01 — from the chat bot" {
+		t.Fatalf("title %q", got)
+	}
+}

@@ -22,7 +22,7 @@ func (l *loop) onChat(ce feed.ChatEvent) {
 	ce.Transcript = boundTranscript(ce.Transcript)
 	if ce.Kind == feed.ChatHandover {
 		rc := RecentChat{ChatID: ce.ChatID, VisitorID: ce.VisitorID, VisitorName: displayName(ce.VisitorName),
-			BotName: displayName(ce.BotName), At: ce.At, URL: ChatURL(l.a.cfg.ChatURL, ce)}
+			BotName: botName(ce.BotName), At: ce.At, URL: ChatURL(l.a.cfg.ChatURL, ce)}
 		kept := []RecentChat{rc}
 		for _, r := range l.recent {
 			if r.ChatID != ce.ChatID && len(kept) < maxRecentChats {
@@ -89,4 +89,23 @@ func displayName(s string) string {
 		return string(r[:40]) + "…"
 	}
 	return s
+}
+
+// botName bounds a bot's name for display. Chaport's events do not always
+// name the bot: an unnamed one is "the chat bot", never the visitor
+// placeholder displayName gives.
+func botName(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "the chat bot"
+	}
+	return displayName(s)
+}
+
+// fromBot says where a hand-over came from: "from bot Helper", or "from the
+// chat bot" when the events name none.
+func fromBot(name string) string {
+	if strings.TrimSpace(name) == "" {
+		return "from the chat bot"
+	}
+	return "from bot " + displayName(name)
 }

@@ -60,6 +60,7 @@ func (a *Agent) ServeControl(ctx context.Context, path string, onShow func()) er
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
+	mux.HandleFunc("POST /signout", a.serveSignOut)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()

@@ -37,7 +37,8 @@ type loop struct {
 	reading   bool // a read-back of the operator is under way
 	readDone  chan readResult
 	lastRead  time.Time
-	drift     string // what the last read-back found wrong, if anything
+	drift     string            // what the last read-back found wrong, if anything
+	seen      *feed.ChaportSeen // what Chaport last showed (snapshot, read-back)
 	lastErr   string
 
 	timer   clock.Timer
@@ -81,6 +82,7 @@ func (l *loop) onFeed(ev feed.Event) {
 		l.snap = ev.Snapshot
 		l.setCatalogue(ev.Snapshot.Statuses)
 		l.setStatus(ev.Snapshot.StatusID, now)
+		l.onSeen(ev.Snapshot.Chaport, now)
 		if l.snap.Operator == nil {
 			l.a.log.Warn("the hub links no Chaport operator to this employee; nothing will be written")
 		}
@@ -175,9 +177,9 @@ func (l *loop) onWrite(res writeResult) {
 }
 
 func (l *loop) decide(now time.Time) rules.Decision {
-	return rules.Decide(rules.Input{Now: now, Known: l.known, StatusID: l.statusID,
+	return l.honest(rules.Decide(rules.Input{Now: now, Known: l.known, StatusID: l.statusID,
 		Catalogue: l.catalogue, NoAccessSince: l.noAccessSince, Grace: l.a.cfg.Grace,
-		Presence: l.presence, Paused: l.paused, StayOnlineUntil: l.stayOnlineUntil, Elsewhere: l.elsewhere()})
+		Presence: l.presence, Paused: l.paused, StayOnlineUntil: l.stayOnlineUntil, Elsewhere: l.elsewhere()}), now)
 }
 
 // reconcile decides, starts a write if one is due, arms the timer for the
@@ -198,6 +200,9 @@ func (l *loop) reconcile(ctx context.Context) {
 	l.reportPresence(ctx)
 	l.refreshHistory(ctx, now)
 	wake := st.Wake
+	if end := l.leaseEnd(now); !end.IsZero() && (wake.IsZero() || end.Before(wake)) {
+		wake = end
+	}
 	if due, next := l.driftDue(now); due {
 		l.reading = true
 		go l.a.read(ctx, l.readDone)
@@ -238,6 +243,14 @@ func (l *loop) logTransition(d rules.Decision, now time.Time) {
 		return // nothing has happened yet worth a line
 	}
 	key := d.Action.String() + "|" + d.At.String() + "|" + l.catalogue.Name(l.statusID)
+	if d.Action == rules.Hold {
+		key += "|" + d.Reason // a pause's line changes when the lease ends
+	}
+	if l.presence != (rules.Presence{}) && d.Action == rules.GoOfflineAt && !d.At.After(now) {
+		// Lock, sleep and idle decide "offline now", a new now each time:
+		// one line per presence, not one per wake-up.
+		key = d.Reason
+	}
 	if key == l.lastReason {
 		return
 	}
@@ -249,7 +262,10 @@ func (l *loop) publishDecision(d rules.Decision, now time.Time) {
 	s := State{Connection: l.connection, ConnError: l.connErr, Staff: l.snap.Staff,
 		Operator: l.snap.Operator, OmnideskURL: l.snap.OmnideskURL, Statuses: l.snap.Statuses,
 		Action: d.Action.String(), Reason: d.Reason, Chaport: string(l.lease.Status),
-		LeaseExpires: l.lease.Expires, Paused: l.paused, LastError: l.lastErr}
+		LeaseExpires: l.lease.Expires, Paused: l.paused, LastError: l.lastErr, ChaportSeen: l.seen}
+	if l.lease.Status == rules.Online && !l.lease.Expires.After(now) {
+		s.LeaseLapsed = true
+	}
 	if l.known {
 		s.StatusID, s.StatusName = l.statusID, l.catalogue.Name(l.statusID)
 		s.ChatAccess = l.catalogue.ChatAccess(l.statusID)

@@ -37,6 +37,13 @@ type State struct {
 	// LeaseExpires is when it lapses unless renewed.
 	Chaport      string    `json:"chaport,omitempty"`
 	LeaseExpires time.Time `json:"lease_expires,omitzero"`
+	// LeaseLapsed says the online lease Omnitray wrote ended without a
+	// renewal (paused, hub lost): Chaport has gone back to offline, or to
+	// what the employee set in Chaport.
+	LeaseLapsed bool `json:"lease_lapsed,omitempty"`
+	// ChaportSeen is what Chaport itself last showed for the operator, and
+	// when (the hub's snapshot, or the agent's read-back).
+	ChaportSeen *feed.ChaportSeen `json:"chaport_seen,omitempty"`
 	// OfflineAt is when a pending offline will be written.
 	OfflineAt       time.Time `json:"offline_at,omitzero"`
 	Paused          bool      `json:"paused,omitempty"`
@@ -98,16 +105,22 @@ func (s State) Format(now time.Time) string {
 		ch = "not written yet"
 	}
 	if !s.LeaseExpires.IsZero() {
-		if left := s.LeaseExpires.Sub(now); left > 0 {
+		switch left := s.LeaseExpires.Sub(now); {
+		case left > 0:
 			ch += fmt.Sprintf(", lease ends in %s", rules.Countdown(s.LeaseExpires, now))
-		} else {
-			ch += ", lease lapsed"
+		case s.Chaport == string(rules.Online):
+			ch += ", lease lapsed (Chaport went offline unless set there)"
 		}
+		// An offline lease that ended leaves the operator offline: nothing
+		// to add.
 	}
 	line("Chaport", "%s", ch)
+	if s.ChaportSeen != nil {
+		line("Seen", "Chaport showed %s at %s", s.ChaportSeen.RealStatus, s.ChaportSeen.ReadAt.Local().Format("15:04:05"))
+	}
 	line("Why", "%s", s.Reason)
 	if s.Paused {
-		line("Sync", "paused")
+		line("Sync", "paused: Omnitray changes nothing in Chaport")
 	}
 	for _, d := range s.OtherComputers {
 		what := "also connected"

@@ -44,6 +44,11 @@ func TestRender(t *testing.T) {
 
 	paused := online
 	paused.Paused = true
+	paused.Action, paused.Reason = rules.Hold.String(), "Sync paused — Omnitray changes nothing in Chaport; its online lease ends at …"
+	pausedLapsed := paused
+	pausedLapsed.LeaseLapsed = true // the agent says so when the lease ends
+	stayed := lunch
+	stayed.OfflineAt, stayed.StayOnlineUntil = now.Add(5*time.Minute), now.Add(5*time.Minute)
 
 	for _, tc := range []struct {
 		name     string
@@ -59,7 +64,9 @@ func TestRender(t *testing.T) {
 		{"offline", offline, true, assets.IconOffline, "Chaport offline", false, false},
 		{"hub lost", lost, true, assets.IconUnknown, "status unknown", false, false},
 		{"write failing", failing, true, assets.IconError, "Chaport online", false, false},
-		{"paused", paused, true, assets.IconOffline, "", false, false},
+		{"paused, lease live", paused, true, assets.IconOnline, "Sync paused", false, false},
+		{"paused, lease ended", pausedLapsed, true, assets.IconOffline, "Sync paused", false, false},
+		{"stay online requested", stayed, true, assets.IconGoingOffline, "offline in 5:00 (stay online requested)", true, true},
 		{"signed out", agent.State{}, false, assets.IconSignedOut, "Sign in", false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -153,5 +160,19 @@ func TestApplyChangesOnlyWhatDiffers(t *testing.T) {
 	sh.apply(m, render(agent.State{}, false, now), setIcon, func(string) {})
 	if m.sign.(*fakeItem).title != "Sign in…" || m.statuses[0].(*fakeItem).visible {
 		t.Fatal("signed-out menu still shows statuses or Sign out")
+	}
+}
+
+// TestLapsedLeaseLine: once the agent says the lease ended, the menu stops
+// showing "lease until", whatever the tray's own clock says.
+func TestLapsedLeaseLine(t *testing.T) {
+	s := connected(1, "Online")
+	s.Paused, s.Chaport, s.LeaseExpires = true, "online", now.Add(time.Second)
+	if got := render(s, true, now).Chaport; !strings.Contains(got, "lease until") {
+		t.Fatalf("live lease: %q", got)
+	}
+	s.LeaseLapsed = true
+	if got := render(s, true, now).Chaport; strings.Contains(got, "lease until") || !strings.Contains(got, "lapsed") {
+		t.Fatalf("ended lease: %q", got)
 	}
 }

@@ -87,11 +87,20 @@ func render(s agent.State, signedIn bool, now time.Time) View {
 	case s.LastError != "":
 		v.Icon = assets.IconError
 	case s.Paused:
+		// Paused writes nothing, but an online lease written before lasts
+		// until it ends: the icon shows what Chaport has, the why line
+		// (the agent's) says it is paused and until when.
 		v.Icon = assets.IconOffline
+		if leaseLive(s, now) && s.Chaport == string(rules.Online) {
+			v.Icon = assets.IconOnline
+		}
 	case pending:
 		v.Icon, v.StayOnline, v.Ticking = assets.IconGoingOffline, true, true
 		why = fmt.Sprintf("Omnidesk: %s — no chat access → Chaport offline in %s",
 			s.StatusName, rules.Countdown(s.OfflineAt, now))
+		if s.StayOnlineUntil.After(now) {
+			why += " (stay online requested)"
+		}
 	case s.Action == rules.KeepOnline.String():
 		v.Icon = assets.IconOnline
 	default:
@@ -141,14 +150,14 @@ func chaportLine(s agent.State, now time.Time) string {
 	switch {
 	case s.Chaport == "":
 		return "Chaport: nothing written yet"
-	case s.LeaseExpires.After(now):
+	case leaseLive(s, now):
 		// An absolute time, not a countdown: a countdown would need a timer
 		// ticking all day in an idle tray.
 		return fmt.Sprintf("Chaport: %s · lease until %s", s.Chaport, s.LeaseExpires.Local().Format("15:04:05"))
 	case s.Chaport == string(rules.Offline):
 		return "Chaport: offline"
 	default:
-		return "Chaport: " + s.Chaport + " · lease lapsed"
+		return "Chaport: " + s.Chaport + " lease lapsed · now offline unless set in Chaport"
 	}
 }
 
@@ -180,4 +189,11 @@ func changeLine(e history.Entry) string {
 		line += " · " + e.Reason
 	}
 	return line
+}
+
+// leaseLive says Omnitray's lease has not ended. The agent re-publishes its
+// state when a lease ends (LeaseLapsed), so a menu drawn from an old state
+// is corrected then, not only on the next tick.
+func leaseLive(s agent.State, now time.Time) bool {
+	return !s.LeaseLapsed && s.LeaseExpires.After(now)
 }

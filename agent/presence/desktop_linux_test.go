@@ -38,10 +38,13 @@ func startWatcher(t *testing.T, opts Options) (<-chan rules.Presence, *logRecord
 			t.Error("Run did not return after ctx end")
 		}
 	})
-	waitLog(t, logs, "presence sources", 1)
-	t.Log(logs.last("presence sources"))
+	waitLog(t, logs, sourcesPrefix, 1)
+	t.Log(logs.last(sourcesPrefix))
 	return out, logs
 }
+
+// sourcesPrefix starts the start-up line that names the presence sources.
+const sourcesPrefix = "Chaport goes offline at once when"
 
 func waitLog(t *testing.T, logs *logRecorder, msg string, n int) {
 	t.Helper()
@@ -82,7 +85,7 @@ func TestDesktopLockedHint(t *testing.T) {
 	system, _ := testBuses(t)
 	fl := startFakeLogind(t, system, false, false)
 	out, logs := startWatcher(t, Options{})
-	if line := logs.last("presence sources"); !strings.Contains(line, "lock=[logind") {
+	if line := logs.last(sourcesPrefix); !strings.Contains(line, "screen locks (via logind") {
 		t.Errorf("start-up log does not list logind as a lock source: %q", line)
 	}
 
@@ -215,7 +218,7 @@ func TestDesktopIdleScreenSaver(t *testing.T) {
 	ss := startFakeScreenSaver(t, session)
 	fc := clock.NewFake(time.Unix(1_700_000_000, 0))
 	out, logs := startWatcher(t, Options{IdleAfter: time.Minute, Clock: fc})
-	if line := logs.last("presence sources"); !strings.Contains(line, "idle=ScreenSaver") {
+	if line := logs.last(sourcesPrefix); !strings.Contains(line, "(via ScreenSaver GetSessionIdleTime)") {
 		t.Errorf("start-up log does not pick the ScreenSaver for idle: %q", line)
 	}
 
@@ -240,7 +243,7 @@ func TestDesktopIdleLogind(t *testing.T) {
 	fl.set("IdleSinceHint", uint64(fc.Now().Add(-30*time.Second).UnixMicro()))
 	fl.set("IdleHint", true)
 	out, logs := startWatcher(t, Options{IdleAfter: time.Minute, Clock: fc})
-	if line := logs.last("presence sources"); !strings.Contains(line, "idle=logind") {
+	if line := logs.last(sourcesPrefix); !strings.Contains(line, "(via logind IdleHint)") {
 		t.Errorf("start-up log does not pick logind for idle: %q", line)
 	}
 	waitPending(t, fc)
@@ -259,8 +262,8 @@ func TestDesktopNoSystemBus(t *testing.T) {
 	t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path="+filepath.Join(t.TempDir(), "none"))
 	ss := startFakeScreenSaver(t, session)
 	out, logs := startWatcher(t, Options{})
-	line := logs.last("presence sources")
-	if !strings.Contains(line, "sleep=none") || !strings.Contains(line, "system_bus=unavailable") {
+	line := logs.last(sourcesPrefix)
+	if !strings.Contains(line, "not seen on this desktop: sleep") || !strings.Contains(line, "system_bus=unavailable") {
 		t.Errorf("start-up log does not say the system bus is missing: %q", line)
 	}
 	ss.setActive(t, true)

@@ -49,9 +49,7 @@ func (w *linuxWatcher) Run(ctx context.Context, out chan<- rules.Presence) error
 	// request ("it never goes offline when I lock") can be answered from the
 	// log; the reasons for missing sources ride along instead of each
 	// logging its own warning on every start.
-	w.opts.Logger.Info("presence sources",
-		"lock", append(sys.lockSources(), ses.lockSources()...),
-		"sleep", sys.sleepSource(), "idle", idle,
+	w.opts.Logger.Info(sourcesLine(append(sys.lockSources(), ses.lockSources()...), sys.sleepSource(), idle),
 		"system_bus", sys.status, "session_bus", ses.status)
 
 	<-ctx.Done()

@@ -39,7 +39,7 @@ func (w *windowsWatcher) Run(ctx context.Context, out chan<- rules.Presence) err
 		return errors.New("presence: run: nil out channel")
 	}
 	if w.opts.IdleAfter <= 0 {
-		w.opts.Logger.Info("presence sources", "lock", "none (not implemented on Windows)", "sleep", "none", "idle", "off")
+		w.opts.Logger.Info(sourcesLine(nil, "none", "off") + " (lock and sleep are not implemented on Windows)")
 		<-ctx.Done()
 		return nil
 	}
@@ -47,7 +47,7 @@ func (w *windowsWatcher) Run(ctx context.Context, out chan<- rules.Presence) err
 	defer cancel()
 	updates := make(chan update, 4)
 	p := newIdlePoller([]idleProbe{{name: "GetLastInputInfo", read: readIdle}}, w.opts)
-	w.opts.Logger.Info("presence sources", "lock", "none (not implemented on Windows)", "sleep", "none", "idle", p.start(ctx))
+	w.opts.Logger.Info(sourcesLine(nil, "none", p.start(ctx)) + " (lock and sleep are not implemented on Windows)")
 	var wg sync.WaitGroup
 	wg.Go(func() { p.run(ctx, poster(ctx, updates)) })
 	runLoop(ctx, out, updates)

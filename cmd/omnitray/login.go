@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/omnitray/omnitray/agent"
 	"github.com/omnitray/omnitray/agent/secrets"
 	"github.com/omnitray/omnitray/cmd/internal/cli"
 	"github.com/omnitray/omnitray/internal/atomicfile"
@@ -83,20 +84,54 @@ func runLogin(ctx context.Context, args []string) error {
 	return nil
 }
 
-// runLogout removes the token from the keyring; no token is not an error.
+// runLogout signs out: it asks a running agent of this user to sign out
+// (it disconnects from the hub and stops; its Chaport lease lapses on its
+// own), then removes the token from the keyring. No token is not an error.
+// A running agent is signed out first, so that a keyring that cannot be
+// reached does not leave it connected.
 func runLogout(ctx context.Context, args []string) error {
-	fs := cli.NewFlagSet("omnitray", "logout", "omnitray logout\n\nRemoves your hub token from the OS keyring.")
+	fs := cli.NewFlagSet("omnitray", "logout", "omnitray logout\n\n"+
+		"Signs out: the running agent (tray or headless) disconnects from the hub and stops,\n"+
+		"its Chaport lease lapses on its own, and your hub token is removed from the OS keyring.")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 { // not quoted back: someone may have pasted the token
 		return cli.Usagef("logout takes no arguments (see --help)")
 	}
-	if err := secrets.Keyring(keyringTimeout).Delete(ctx); err != nil {
+	signedOut, err := signOutRunningAgent(ctx)
+	if err != nil {
 		return err
 	}
-	fmt.Println("Signed out.")
+	if err := secrets.Keyring(keyringTimeout).Delete(ctx); err != nil {
+		if signedOut {
+			// The agent is out; a machine without a keyring (headless,
+			// OMNITRAY_TOKEN) has no token there to remove.
+			fmt.Printf("The OS keyring could not be reached, so no token was removed from it (%v).\n", err)
+			return nil
+		}
+		return err
+	}
+	fmt.Println("Signed out; no hub token is left in the OS keyring.")
 	return nil
+}
+
+// signOutRunningAgent asks the agent on the control socket, if any, to sign
+// out, and prints its answer.
+func signOutRunningAgent(ctx context.Context) (bool, error) {
+	path, err := agent.ControlPath()
+	if err != nil {
+		return false, err
+	}
+	msg, err := agent.AskToSignOut(ctx, path)
+	switch {
+	case errors.Is(err, agent.ErrNoAgent):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	fmt.Println(msg)
+	return true, nil
 }
 
 // readToken reads the token from the terminal without echo (prompting on

@@ -203,16 +203,29 @@ func runAgent(ctx context.Context, args []string) error {
 		}
 	}
 	if *headless {
-		if err := a.ServeControl(ctx, path, nil); err != nil {
-			return err
-		}
-		log.Debug("agent started", "hub", *f.hub, "grace", *f.grace, "lease", *f.lease)
-		// Headless, hand-overs are log lines: Nop shows nothing.
-		go a.RunChatNotices(ctx, notify.Nop{}, agent.ChatNoticeOptions{Reminder: *f.reminder})
-		return a.Run(ctx)
+		return runHeadless(ctx, a, path, log, *f.reminder)
 	}
 	return runTray(ctx, trayRun{agent: a, hub: *f.hub, signedIn: token != "", control: path, log: log,
 		reminder: *f.reminder})
+}
+
+// runHeadless runs the agent without a tray until ctx ends (a signal) or
+// `omnitray logout` signs it out.
+func runHeadless(ctx context.Context, a *agent.Agent, control string, log *slog.Logger, reminder time.Duration) error {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	a.OnSignOut(func() string {
+		log.Info("signed out by 'omnitray logout'; disconnecting, the Chaport lease lapses on its own")
+		stop()
+		return "The running agent signed out and stopped; its Chaport lease lapses on its own. " +
+			"It was started with OMNITRAY_TOKEN: remove that from its environment, or its next start signs in again."
+	})
+	if err := a.ServeControl(ctx, control, nil); err != nil {
+		return err
+	}
+	// Headless, hand-overs are log lines: Nop shows nothing.
+	go a.RunChatNotices(ctx, notify.Nop{}, agent.ChatNoticeOptions{Reminder: reminder})
+	return a.Run(ctx) // which logs "agent started" and "agent stopped"
 }
 
 func runStatus(ctx context.Context, args []string) error {

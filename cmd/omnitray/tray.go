@@ -48,6 +48,10 @@ func runTray(ctx context.Context, r trayRun) error {
 	}
 	entry := loginItem(log)
 	a := r.agent
+	agentDone := make(chan struct{})
+	if a == nil {
+		close(agentDone)
+	}
 	if a != nil {
 		if err := a.ServeControl(ctx, r.control, func() {
 			_ = n.Notify(ctx, notify.Notification{Topic: "running", Title: "Omnitray is running",
@@ -55,7 +59,13 @@ func runTray(ctx context.Context, r trayRun) error {
 		}); err != nil {
 			return err
 		}
+		a.OnSignOut(func() string {
+			log.Info("signed out by 'omnitray logout'; quitting so the Chaport lease lapses")
+			cancel()
+			return "The running agent signed out and quit; its Chaport lease lapses on its own."
+		})
 		go func() {
+			defer close(agentDone)
 			if err := a.Run(ctx); err != nil {
 				log.Error("the agent stopped", "err", err)
 				agent.SignInNeeded(ctx, n, agent.StopReason(err), log)
@@ -67,7 +77,6 @@ func runTray(ctx context.Context, r trayRun) error {
 		go a.RunNotices(ctx, statusN)
 		go a.RunChatNotices(ctx, chatN, agent.ChatNoticeOptions{Reminder: r.reminder, OpenURL: openURL})
 		go watchPresence(ctx, a, log)
-		log.Info("agent started", "hub", r.hub)
 	} else {
 		why := "No hub token is stored."
 		if r.signedIn {
@@ -98,7 +107,18 @@ func runTray(ctx context.Context, r trayRun) error {
 		}
 	}
 	tray.Run(ctx, opts)
+	stopAgent(cancel, agentDone)
 	return nil
+}
+
+// stopAgent ends the agent the way SIGTERM does, whatever ended the tray
+// (Quit, sign-out, a signal): cancel, then wait for Run to return, which
+// it does once the feed has said goodbye to the hub (close 1001) and it
+// logged "agent stopped". Returning at once would end the process
+// mid-connection.
+func stopAgent(cancel context.CancelFunc, done <-chan struct{}) {
+	cancel()
+	<-done
 }
 
 // loginItem returns the start-at-login entry, repairing one that points at

@@ -41,6 +41,8 @@
 // reconnect starts from whole, current state. operator is null when the
 // employee is linked to no Chaport operator. The hub may send another
 // snapshot later (e.g. after a re-link); it replaces all earlier state.
+// chaport, when the hub has read it, is the operator's Chaport status with
+// the time of that read (left out when unknown):
 //
 //	{"v":1,"type":"snapshot","data":{
 //	  "staff":{"id":42,"name":"Anna","email":"anna@acme.example"},
@@ -48,7 +50,8 @@
 //	  "statuses":[{"id":1,"name":"Online","chat_access":true,"active":true},
 //	              {"id":2,"name":"Offline","chat_access":false,"active":true}],
 //	  "status_id":1,"observed_at":"2026-03-02T09:00:00Z",
-//	  "omnidesk_url":"https://acme.omnidesk.ru"}}
+//	  "omnidesk_url":"https://acme.omnidesk.ru",
+//	  "chaport":{"status":"offline","real_status":"offline","read_at":"2026-03-02T08:58:00Z"}}}
 //
 // "status" reports a new Omnidesk status; "catalogue" replaces the list of
 // statuses (an admin edited them, or the hub's mapping changed):

@@ -110,6 +110,21 @@ type Snapshot struct {
 	StatusID    int64     `json:"status_id"`
 	ObservedAt  time.Time `json:"observed_at"`
 	OmnideskURL string    `json:"omnidesk_url"`
+	// Chaport is the operator's status as the hub last read it, so that an
+	// agent neither counts down to nor writes a status Chaport already
+	// shows. Nil when the hub has not read it (yet); older hubs never send
+	// it, and agents then behave as before.
+	Chaport *ChaportSeen `json:"chaport,omitempty"`
+}
+
+// ChaportSeen is an operator's status as Chaport reported it to the hub: in
+// the operator list the hub reads periodically, or in the answer to a write
+// or read-back the hub made since. ReadAt says how old it is: the status may
+// have changed since (a person in Chaport's own UI, a lease lapsing).
+type ChaportSeen struct {
+	Status     string    `json:"status"`      // lastStatus: the status last chosen
+	RealStatus string    `json:"real_status"` // realStatus: the effective one
+	ReadAt     time.Time `json:"read_at"`
 }
 
 // StatusChange reports a new Omnidesk status seen by the hub's poller.

@@ -256,6 +256,15 @@ func (c *Client) writeLoop(ctx context.Context, s *session, readDone <-chan stru
 		select {
 		case <-ctx.Done():
 			goodbye(s.ws, websocket.CloseGoingAway, "agent stopping", c.opts.WriteWait)
+			// Wait (bounded) for the hub's answering close frame, which ends
+			// the reader: then the hub has the goodbye before Run returns and
+			// the process may exit, instead of seeing the socket cut (1006).
+			t := time.NewTimer(c.opts.WriteWait)
+			select {
+			case <-readDone:
+			case <-t.C:
+			}
+			t.Stop()
 			return nil
 		case <-readDone:
 			return nil

@@ -58,6 +58,9 @@ type Hub struct {
 	// tokens admits agents' tokens and ends sessions whose token expired or
 	// was revoked (sessionauth.go).
 	tokens *tokenGuard
+	// opStatus is each operator's Chaport status as last read, for the
+	// snapshot (operatorstatus.go).
+	opStatus *operatorStatuses
 	// ctx ends the agents' sessions when Run's context ends; hijacked
 	// websocket connections outlive their HTTP server otherwise.
 	ctx    context.Context
@@ -110,6 +113,7 @@ func New(cfg Config) (*Hub, error) {
 			time.Duration(cfg.File.Limits.MaxRetryAfter)),
 		links:    &linkKeeper{path: linksFile(cfg.StateDir)},
 		history:  newRecorder(store, cfg.Clock, cfg.Logger),
+		opStatus: newOperatorStatuses(),
 		switches: newSwitchGate(cfg.File.Limits),
 		refusals: newRefusalLog(cfg.Clock, cfg.Logger),
 		ctx:      ctx,
@@ -288,7 +292,7 @@ func (h *Hub) push(to []*session, typ string, data any) {
 // sendSnapshots sends agents a fresh snapshot after a re-link.
 func (h *Hub) sendSnapshots(to map[*session]feed.Snapshot) {
 	for s, snap := range to {
-		if env, err := feed.NewEnvelope(feed.TypeSnapshot, "", snap); err == nil {
+		if env, err := feed.NewEnvelope(feed.TypeSnapshot, "", h.withChaport(snap)); err == nil {
 			s.send(env)
 		}
 	}
@@ -298,6 +302,7 @@ func (h *Hub) sendSnapshots(to map[*session]feed.Snapshot) {
 func (h *Hub) operatorLoop(ctx context.Context) {
 	retry := 5 * time.Second
 	for {
+		started := h.clock.Now()
 		ops, err := h.cfg.Chaport.ListOperators(ctx)
 		wait := time.Duration(h.cfg.File.OperatorRefresh)
 		if err != nil {
@@ -307,6 +312,7 @@ func (h *Hub) operatorLoop(ctx context.Context) {
 			h.log.Warn("reading Chaport operators failed", "err", err)
 			wait, retry = retry, min(retry*2, wait)
 		} else {
+			h.opStatus.fromList(ops, started)
 			h.sendSnapshots(h.dir.updateOperators(ops, h.cfg.OmnideskURL))
 			retry = 5 * time.Second
 		}

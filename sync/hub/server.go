@@ -85,7 +85,7 @@ func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
 	s := &session{hub: h, staffID: staffID, token: claims, conn: conn, requests: h.cfg.File.Limits.newRequestLimiter(),
 		device: device{since: h.clock.Now()}}
 	joined, evicted, err := h.dir.join(staffID, s, h.cfg.File.Limits.SessionsPerStaff, h.cfg.OmnideskURL, func(snap feed.Snapshot) error {
-		env, err := feed.NewEnvelope(feed.TypeSnapshot, "", snap)
+		env, err := feed.NewEnvelope(feed.TypeSnapshot, "", h.withChaport(snap))
 		if err != nil {
 			return err
 		}
@@ -252,6 +252,7 @@ func (s *session) writeChaport(ctx context.Context, op feed.Operator, status cha
 		return nil, vendorRefusal("Chaport", err)
 	}
 	expires := s.hub.clock.Now().Add(ttl)
+	s.hub.opStatus.note(op.ID, res, s.hub.clock.Now())
 	if status == chaport.Online {
 		s.hub.dir.setOnlineUntil(op.ID, expires)
 	} else {
@@ -305,6 +306,7 @@ func (s *session) readOperator(ctx context.Context) (any, error) {
 	if err != nil {
 		return nil, vendorRefusal("Chaport", err)
 	}
+	s.hub.opStatus.note(op.ID, res, s.hub.clock.Now())
 	return feed.ChaportState{Status: string(res.RealStatus), LastStatus: string(res.LastStatus),
 		RealStatus: string(res.RealStatus)}, nil
 }

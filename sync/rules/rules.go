@@ -137,8 +137,8 @@ type Input struct {
 	// DefaultGrace, since no valid configuration asks for less than 1s.
 	Grace    time.Duration
 	Presence Presence
-	// Paused means the user stopped the mirror: nothing is written and the
-	// lease lapses.
+	// Paused means the user stopped the mirror: nothing is written, and an
+	// online lease written before lapses at its end.
 	Paused bool
 	// StayOnlineUntil postpones a pending offline (the tray's "stay online"
 	// button). It never beats a locked, sleeping or idle computer.
@@ -230,7 +230,7 @@ func decide(in Input) Decision {
 		return Decision{Action: Hold, Reason: "Omnidesk status unknown (hub unreachable) — Chaport lease lapses on its own"}
 	}
 	if in.Paused {
-		return Decision{Action: Hold, Cause: "pause", Reason: "Sync paused — Chaport left as it is"}
+		return Decision{Action: Hold, Cause: "pause", Reason: "Sync paused — Omnitray changes nothing in Chaport"}
 	}
 	if why, cause := presenceReason(in.Presence); why != "" {
 		if host := in.Elsewhere.PresentHost; host != "" {

@@ -90,7 +90,7 @@ func cat(c rules.Catalogue) func(*rules.Input) {
 
 const (
 	reasonUnknown = "Omnidesk status unknown (hub unreachable) — Chaport lease lapses on its own"
-	reasonPaused  = "Sync paused — Chaport left as it is"
+	reasonPaused  = "Sync paused — Omnitray changes nothing in Chaport"
 	reasonAsleep  = "Computer asleep → Chaport offline"
 	reasonLocked  = "Screen locked → Chaport offline"
 	reasonIdle    = "Idle at the computer → Chaport offline"

@@ -395,9 +395,9 @@ func runPhase(t *testing.T, cfg phaseConfig) phaseResult {
 	res := report(t, cfg, calls, hubs, emps, flips, runStart, runEnd, settleEnd)
 	checkRuns(t, cfg, calls, hubs, emps, initial, flips, runStart)
 	if !convergedAt.IsZero() {
-		t.Logf("%s: settled %v after the run (faults off, driver stopped), held %v; final transitions: %d online written, %d offline written, %d online lapsed",
+		t.Logf("%s: settled %v after the run (faults off, driver stopped), held %v; final transitions: %d online written, %d offline written, %d online lapsed, %d offline already",
 			cfg.name, convergedAt.Sub(runEnd).Round(time.Millisecond), cfg.hold(),
-			outcome.onlineWritten, outcome.offlineWritten, outcome.lapsed)
+			outcome.onlineWritten, outcome.offlineWritten, outcome.lapsed, outcome.alreadyOffline)
 	}
 	for _, e := range outcome.lapsedOps {
 		t.Logf("%s: staff %d ended without chat access and its online lapsed instead of an offline write; agent: chaport %q, lease until %s; operator %s's last writes: %s",
@@ -459,6 +459,9 @@ type convergence struct {
 	problems                              []string
 	onlineWritten, offlineWritten, lapsed int
 	lapsedOps                             []*employee
+	// alreadyOffline counts operators never written because the hub's
+	// snapshot showed them offline in Chaport already (no write needed).
+	alreadyOffline int
 }
 
 // check compares every employee's agent and operator with what their final
@@ -515,6 +518,8 @@ func check(sb *sandbox.Sandbox, calls *callLog, emps []*employee, status map[int
 		switch {
 		case w.status == "offline":
 			c.offlineWritten++
+		case w.status == "" && as.Chaport == "offline" && op.RealStatus == "offline":
+			c.alreadyOffline++
 		case w.status == "online" && !w.until().After(now):
 			c.lapsed++
 			c.lapsedOps = append(c.lapsedOps, e)

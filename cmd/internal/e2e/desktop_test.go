@@ -249,3 +249,36 @@ func TestDesktopKeyringSignIn(t *testing.T) {
 	}
 	assertNoTokenInFiles(t, token, dirs...)
 }
+
+// TestDesktopQuitSaysGoodbye: Quit in the tray menu stops the agent the way
+// SIGTERM does: the hub sees the connection closed with 1001 (not cut,
+// 1006), the agent logs its exit line and exits 0.
+func TestDesktopQuitSaysGoodbye(t *testing.T) {
+	testdesktop.Need(t)
+	s := startStack(t)
+	agent, _ := startTrayAgent(t, s, staffAnna)
+	conn := testdesktop.SessionBus(t)
+	name := testdesktop.FindTrayItem(t, conn, guard)
+	waitFor(t, "the hub to log the agent connected", func() bool {
+		return strings.Contains(s.hub.stderr.String(), "agent connected")
+	})
+	quit, ok := testdesktop.FindMenuItem(testdesktop.MenuLayout(t, conn, name), "Quit")
+	if !ok {
+		t.Fatal("no Quit in the menu")
+	}
+	testdesktop.ClickMenuItem(t, conn, name, quit.ID)
+	select {
+	case <-agent.done:
+	case <-time.After(guard):
+		t.Fatalf("the agent did not quit; stderr:\n%s", agent.stderr.String())
+	}
+	if code := agent.exitCode(); code != 0 || !strings.Contains(agent.stderr.String(), "agent stopped") {
+		t.Fatalf("exit %d; stderr:\n%s", code, agent.stderr.String())
+	}
+	waitFor(t, "the hub to log the agent's goodbye (1001)", func() bool {
+		return strings.Contains(s.hub.stderr.String(), "1001")
+	})
+	if strings.Contains(s.hub.stderr.String(), "1006") {
+		t.Fatalf("the hub saw the connection cut:\n%s", s.hub.stderr.String())
+	}
+}

@@ -35,7 +35,9 @@ type agentState struct {
 	Operator *struct {
 		ID string `json:"id"`
 	} `json:"operator"`
-	StatusID int64 `json:"status_id"`
+	StatusID int64  `json:"status_id"`
+	Chaport  string `json:"chaport"`
+	Reason   string `json:"reason"`
 }
 
 // TestLeaseFollowsOmnideskStatus runs sandbox, hub and one headless agent
@@ -72,9 +74,15 @@ func TestLeaseFollowsOmnideskStatus(t *testing.T) {
 		t.Errorf("the token is in the agent's /proc/<pid>/cmdline")
 	}
 
-	// Boris starts Offline: the agent writes offline once the grace is over.
-	// Waiting for it keeps that write out of the steps below.
-	s.waitWrite(opBoris, "offline", 0)
+	// Boris starts Offline and his operator is offline in Chaport: the
+	// agent writes nothing when the hub's snapshot said so, else offline
+	// once the grace is over. Waiting for either keeps a write out of the
+	// steps below.
+	waitFor(t, "the agent to settle on offline", func() bool {
+		r := runProc(t, s.env, omnitrayBin, "status", "--json")
+		var st agentState
+		return r.code == 0 && json.Unmarshal([]byte(r.stdout), &st) == nil && st.Chaport == "offline"
+	})
 
 	t.Run("a: Online writes online within a poll interval + 1s", func(t *testing.T) {
 		seq := s.lastSeq()

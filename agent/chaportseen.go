@@ -1,0 +1,56 @@
+package agent
+
+import (
+	"time"
+
+	"github.com/omnitray/omnitray/sync/feed"
+	"github.com/omnitray/omnitray/sync/rules"
+)
+
+// onSeen takes what the hub last read of the operator's Chaport status (the
+// snapshot's chaport). When Chaport shows offline and Omnitray holds no live
+// lease of its own, the offline the mapping may call for is already there:
+// it is taken as the lease's status, so that the lease keeper neither counts
+// down to it, announces it nor writes it again. The read may be old, so the
+// drift check counts from its time: a change since (a person in Chaport's
+// own UI) is found within one check period, and the read-back also runs
+// without a live lease (driftDue).
+func (l *loop) onSeen(seen *feed.ChaportSeen, now time.Time) {
+	if seen == nil {
+		return
+	}
+	l.seen = seen
+	ownLease := l.lease.Status != "" && l.lease.Expires.After(now)
+	if ownLease || l.writing || now.Before(l.lease.MaybeOnlineUntil) {
+		return // what Omnitray wrote (or may have) is fresher than any list
+	}
+	if rules.ChaportStatus(seen.RealStatus) == rules.Offline {
+		// Nothing is left to write: a failed offline write being retried
+		// (say, refused while the operator was not linked yet) is moot,
+		// and its error no longer true.
+		l.lease = lease{Status: rules.Offline}
+		l.failures, l.lastErr = 0, ""
+		read := seen.ReadAt
+		if read.IsZero() || read.After(now) {
+			read = now
+		}
+		if l.lastRead.IsZero() || read.After(l.lastRead) {
+			l.lastRead = read
+		}
+	}
+}
+
+// honest adjusts the mapping's why line to what Chaport shows: no "offline
+// in 3m0s" while Chaport is already offline, and a pause that says what
+// happens to the lease (pause.go).
+func (l *loop) honest(d rules.Decision, now time.Time) rules.Decision {
+	if l.paused && l.known {
+		d.Reason = pausedReason(l.lease, now)
+		return d
+	}
+	if d.Action == rules.GoOfflineAt && d.At.After(now) && l.lease.Status == rules.Offline &&
+		!now.Before(l.lease.MaybeOnlineUntil) {
+		d.Reason = "Omnidesk: " + l.catalogue.Name(l.statusID) + " — no chat access; Chaport already offline"
+	}
+	return d
+}
