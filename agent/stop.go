@@ -29,8 +29,10 @@ func (a *Agent) awaitFeed(done <-chan error) {
 }
 
 // SignOutFunc is what a running agent does when `omnitray logout` asks it to
-// sign out; it returns one line for the user.
-type SignOutFunc func() string
+// sign out: it returns one line for the user, and how to stop, which runs
+// only once that line is on its way (stopping first would close the
+// control socket under the answer).
+type SignOutFunc func() (message string, stop func())
 
 // signOutHook holds the SignOutFunc set with OnSignOut.
 type signOutHook = atomic.Pointer[SignOutFunc]
@@ -45,8 +47,15 @@ func (a *Agent) serveSignOut(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "this agent cannot be signed out from outside; stop it instead", http.StatusConflict)
 		return
 	}
+	msg, stop := (*f)()
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(signOutAnswer{Message: (*f)()})
+	_ = json.NewEncoder(w).Encode(signOutAnswer{Message: msg})
+	if fl, ok := w.(http.Flusher); ok {
+		fl.Flush()
+	}
+	if stop != nil {
+		stop()
+	}
 }
 
 type signOutAnswer struct {

@@ -85,7 +85,7 @@ func TestSignOutOverTheControlSocket(t *testing.T) {
 		t.Fatalf("an agent without a sign-out: %v", err)
 	}
 	called := make(chan struct{}, 1)
-	h.a.OnSignOut(func() string { called <- struct{}{}; return "signed out" })
+	h.a.OnSignOut(func() (string, func()) { return "signed out", func() { called <- struct{}{} } })
 	msg, err := AskToSignOut(ctx, path)
 	if err != nil || msg != "signed out" {
 		t.Fatalf("sign-out answered %q, %v", msg, err)

@@ -214,11 +214,10 @@ func runAgent(ctx context.Context, args []string) error {
 func runHeadless(ctx context.Context, a *agent.Agent, control string, log *slog.Logger, reminder time.Duration) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	a.OnSignOut(func() string {
+	a.OnSignOut(func() (string, func()) {
 		log.Info("signed out by 'omnitray logout'; disconnecting, the Chaport lease lapses on its own")
-		stop()
 		return "The running agent signed out and stopped; its Chaport lease lapses on its own. " +
-			"It was started with OMNITRAY_TOKEN: remove that from its environment, or its next start signs in again."
+			"It was started with OMNITRAY_TOKEN: remove that from its environment, or its next start signs in again.", stop
 	})
 	if err := a.ServeControl(ctx, control, nil); err != nil {
 		return err

@@ -59,10 +59,9 @@ func runTray(ctx context.Context, r trayRun) error {
 		}); err != nil {
 			return err
 		}
-		a.OnSignOut(func() string {
+		a.OnSignOut(func() (string, func()) {
 			log.Info("signed out by 'omnitray logout'; quitting so the Chaport lease lapses")
-			cancel()
-			return "The running agent signed out and quit; its Chaport lease lapses on its own."
+			return "The running agent signed out and quit; its Chaport lease lapses on its own.", cancel
 		})
 		go func() {
 			defer close(agentDone)
