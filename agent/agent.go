@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/clock"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/rules"
@@ -16,7 +17,6 @@ import (
 
 // Defaults of the timings, part of the command-line contract (README, Commands).
 const (
-	DefaultGrace = 3 * time.Minute
 	DefaultLease = 2 * time.Minute
 )
 
@@ -61,7 +61,7 @@ type Agent struct {
 // New checks the configuration; Run connects.
 func New(cfg Config) (*Agent, error) {
 	if cfg.Grace == 0 {
-		cfg.Grace = DefaultGrace
+		cfg.Grace = rules.DefaultGrace
 	}
 	if cfg.Lease == 0 {
 		cfg.Lease = DefaultLease
@@ -129,6 +129,10 @@ func (a *Agent) do(ctx context.Context, f func(*loop)) error {
 func (a *Agent) Pause(ctx context.Context, paused bool) error {
 	return a.do(ctx, func(l *loop) { l.paused = paused })
 }
+
+// StayOnlineFor is how long "Stay online" (in the tray's menu and on the
+// going-offline notice) postpones a pending offline.
+const StayOnlineFor = 5 * time.Minute
 
 // StayOnline postpones a pending offline by d from now.
 func (a *Agent) StayOnline(ctx context.Context, d time.Duration) error {
@@ -221,17 +225,17 @@ func (a *Agent) Run(ctx context.Context) error {
 
 // writeResult is a finished Chaport write.
 type writeResult struct {
-	status  rules.ChaportStatus
+	status  chaport.Status
 	state   feed.ChaportState
 	err     error
 	started time.Time
 }
 
 // write asks the hub for a Chaport status write, off the event loop.
-func (a *Agent) write(ctx context.Context, status rules.ChaportStatus, extend bool, ttl time.Duration, why feed.Why, done chan<- writeResult) {
+func (a *Agent) write(ctx context.Context, status chaport.Status, extend bool, ttl time.Duration, why feed.Why, done chan<- writeResult) {
 	started := a.clock.Now()
 	secs := int((ttl + time.Second - 1) / time.Second)
-	typ, data := feed.TypeSetChaport, any(feed.SetChaport{Status: string(status), TTLSeconds: secs, Why: why})
+	typ, data := feed.TypeSetChaport, any(feed.SetChaport{Status: status, TTLSeconds: secs, Why: why})
 	if extend {
 		typ, data = feed.TypeExtendOnline, feed.ExtendOnline{TTLSeconds: secs, Why: why}
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/clock"
 	"github.com/omnitray/omnitray/sync/feed"
 )
@@ -76,7 +77,7 @@ func (h *fakeHub) serve(w http.ResponseWriter, r *http.Request) {
 			case feed.TypeReadOperator:
 				h.reads.Add(1)
 				real, _ := h.realStatus.Load().(string)
-				_ = conn.Reply(req, feed.ChaportState{RealStatus: real, LastStatus: real})
+				_ = conn.Reply(req, feed.ChaportState{RealStatus: chaport.Status(real), LastStatus: chaport.Status(real)})
 				continue
 			case feed.TypeExtendOnline:
 				ext, _ := feed.DecodeData[feed.ExtendOnline](req)
@@ -129,7 +130,7 @@ func (h *fakeHub) expectWrite(status string) feed.SetChaport {
 	h.t.Helper()
 	select {
 	case w := <-h.writes:
-		if status != "" && w.Status != status {
+		if status != "" && string(w.Status) != status {
 			h.t.Fatalf("wrote %q, want %q", w.Status, status)
 		}
 		return w

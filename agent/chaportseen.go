@@ -3,6 +3,7 @@ package agent
 import (
 	"time"
 
+	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/rules"
 )
@@ -24,11 +25,11 @@ func (l *loop) onSeen(seen *feed.ChaportSeen, now time.Time) {
 	if ownLease || l.writing || now.Before(l.lease.MaybeOnlineUntil) {
 		return // what Omnitray wrote (or may have) is fresher than any list
 	}
-	if rules.ChaportStatus(seen.RealStatus) == rules.Offline {
+	if seen.RealStatus == chaport.Offline {
 		// Nothing is left to write: a failed offline write being retried
 		// (say, refused while the operator was not linked yet) is moot,
 		// and its error no longer true.
-		l.lease = lease{Status: rules.Offline}
+		l.lease = lease{Status: chaport.Offline}
 		l.failures, l.lastErr = 0, ""
 		read := seen.ReadAt
 		if read.IsZero() || read.After(now) {
@@ -48,7 +49,7 @@ func (l *loop) honest(d rules.Decision, now time.Time) rules.Decision {
 		d.Reason = pausedReason(l.lease, now)
 		return d
 	}
-	if d.Action == rules.GoOfflineAt && d.At.After(now) && l.lease.Status == rules.Offline &&
+	if d.Action == rules.GoOfflineAt && d.At.After(now) && l.lease.Status == chaport.Offline &&
 		!now.Before(l.lease.MaybeOnlineUntil) {
 		d.Reason = "Omnidesk: " + l.catalogue.Name(l.statusID) + " — no chat access; Chaport already offline"
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/rules"
 )
@@ -65,7 +66,7 @@ func (l *loop) onRead(res readResult) {
 	l.seen = &feed.ChaportSeen{Status: res.state.LastStatus, RealStatus: res.state.RealStatus, ReadAt: now}
 	ownLease := l.lease.Status != "" && l.lease.Expires.After(now)
 	want := l.expected(now)
-	got := rules.ChaportStatus(res.state.RealStatus)
+	got := res.state.RealStatus
 	if want == "" || got == want {
 		if l.drift != "" {
 			l.a.log.Info("Chaport shows the expected status again")
@@ -96,7 +97,7 @@ func (l *loop) onRead(res readResult) {
 // calls for offline and it is due or Chaport already showed it (an ended
 // online lease lapses to offline, and nothing Omnitray did puts the
 // operator online). Nothing while paused: the user asked for hands off.
-func (l *loop) expected(now time.Time) rules.ChaportStatus {
+func (l *loop) expected(now time.Time) chaport.Status {
 	if l.paused || !l.known {
 		return ""
 	}
@@ -104,8 +105,8 @@ func (l *loop) expected(now time.Time) rules.ChaportStatus {
 		return l.lease.Status
 	}
 	d := l.decide(now)
-	if d.Action == rules.GoOfflineAt && (!d.At.After(now) || l.lease.Status == rules.Offline) {
-		return rules.Offline
+	if d.Action == rules.GoOfflineAt && (!d.At.After(now) || l.lease.Status == chaport.Offline) {
+		return chaport.Offline
 	}
 	return ""
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/omnitray/omnitray/agent/notify"
+	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/rules"
 )
@@ -15,7 +16,7 @@ import (
 // operator, read at the fake clock's start.
 func startSeen(t *testing.T, status int64, real string, tweak func(*Config)) (*harness, *notify.Fake) {
 	h := newFakeHub(t, status)
-	h.seen.Store(&feed.ChaportSeen{Status: real, RealStatus: real, ReadAt: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)})
+	h.seen.Store(&feed.ChaportSeen{Status: chaport.Status(real), RealStatus: chaport.Status(real), ReadAt: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)})
 	hs := startAgentOn(t, h, tweak)
 	f := notify.NewFake()
 	ctx, cancel := context.WithCancel(context.Background())

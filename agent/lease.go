@@ -3,13 +3,14 @@ package agent
 import (
 	"time"
 
+	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/rules"
 )
 
 // lease is what the agent knows of the Chaport status it wrote.
 type lease struct {
 	// Status is the last status the hub confirmed writing ("" for none).
-	Status rules.ChaportStatus
+	Status chaport.Status
 	// Expires is when that write lapses in Chaport unless renewed.
 	Expires time.Time
 	// RetryAt holds off a new write after a failed one.
@@ -24,7 +25,7 @@ type lease struct {
 // step is what the lease keeper does now: write a status (or not), and when
 // to look again.
 type step struct {
-	Write rules.ChaportStatus // "" for no write
+	Write chaport.Status // "" for no write
 	// Extend renews an online lease while an offline is pending (the grace
 	// delay): the hub grants it as extend_online, not as a new online.
 	Extend bool
@@ -36,16 +37,16 @@ type step struct {
 // offline is written once per episode: after that Chaport stays offline by
 // itself, and rewriting it would only spend calls.
 func planLease(d rules.Decision, l lease, now time.Time, ttl time.Duration) step {
-	want := rules.ChaportStatus("")
+	var want chaport.Status
 	switch d.Action {
 	case rules.KeepOnline:
 		renewAt := l.Expires.Add(-ttl / 2)
-		if l.Status == rules.Online && now.Before(renewAt) {
+		if l.Status == chaport.Online && now.Before(renewAt) {
 			return step{Wake: renewAt}
 		}
-		want = rules.Online
+		want = chaport.Online
 	case rules.GoOfflineAt:
-		if l.Status == rules.Offline && !now.Before(l.MaybeOnlineUntil) {
+		if l.Status == chaport.Offline && !now.Before(l.MaybeOnlineUntil) {
 			return step{}
 		}
 		if now.Before(d.At) {
@@ -53,16 +54,16 @@ func planLease(d rules.Decision, l lease, now time.Time, ttl time.Duration) step
 			// offline is due, so the operator really stays online meanwhile.
 			renewAt := l.Expires.Add(-ttl / 2)
 			switch {
-			case l.Status != rules.Online || !l.Expires.After(now):
+			case l.Status != chaport.Online || !l.Expires.After(now):
 				return step{Wake: d.At}
 			case now.Before(l.RetryAt):
 				return step{Wake: earliest(l.RetryAt, d.At)}
 			case now.Before(renewAt):
 				return step{Wake: earliest(renewAt, d.At)}
 			}
-			return step{Write: rules.Online, Extend: true}
+			return step{Write: chaport.Online, Extend: true}
 		}
-		want = rules.Offline
+		want = chaport.Offline
 	default: // Hold: write nothing; a live lease lapses by itself.
 		return step{}
 	}

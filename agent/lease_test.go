@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/rules"
 )
 
@@ -14,31 +15,31 @@ func TestPlanLease(t *testing.T) {
 	offlineLater := rules.Decision{Action: rules.GoOfflineAt, At: now.Add(3 * time.Minute)}
 	offlineNow := rules.Decision{Action: rules.GoOfflineAt, At: now}
 	hold := rules.Decision{Action: rules.Hold}
-	live := lease{Status: rules.Online, Expires: now.Add(100 * time.Second)}
+	live := lease{Status: chaport.Online, Expires: now.Add(100 * time.Second)}
 	for _, tc := range []struct {
 		name string
 		d    rules.Decision
 		l    lease
 		want step
 	}{
-		{"online, nothing written", online, lease{}, step{Write: rules.Online}},
+		{"online, nothing written", online, lease{}, step{Write: chaport.Online}},
 		{"online, lease fresh", online, live, step{Wake: now.Add(40 * time.Second)}},
-		{"online, at half-life", online, lease{Status: rules.Online, Expires: now.Add(time.Minute)}, step{Write: rules.Online}},
-		{"online, lease lapsed", online, lease{Status: rules.Online, Expires: now.Add(-time.Second)}, step{Write: rules.Online}},
-		{"online after offline", online, lease{Status: rules.Offline, Expires: now.Add(time.Minute)}, step{Write: rules.Online}},
+		{"online, at half-life", online, lease{Status: chaport.Online, Expires: now.Add(time.Minute)}, step{Write: chaport.Online}},
+		{"online, lease lapsed", online, lease{Status: chaport.Online, Expires: now.Add(-time.Second)}, step{Write: chaport.Online}},
+		{"online after offline", online, lease{Status: chaport.Offline, Expires: now.Add(time.Minute)}, step{Write: chaport.Online}},
 		{"online, backing off", online, lease{RetryAt: now.Add(2 * time.Second)}, step{Wake: now.Add(2 * time.Second)}},
 		{"grace running, lease fresh", offlineLater, live, step{Wake: now.Add(40 * time.Second)}},
-		{"grace running, lease at half-life", offlineLater, lease{Status: rules.Online, Expires: now.Add(time.Minute)}, step{Write: rules.Online, Extend: true}},
-		{"grace running, lease lapsed", offlineLater, lease{Status: rules.Online, Expires: now.Add(-time.Second)}, step{Wake: now.Add(3 * time.Minute)}},
+		{"grace running, lease at half-life", offlineLater, lease{Status: chaport.Online, Expires: now.Add(time.Minute)}, step{Write: chaport.Online, Extend: true}},
+		{"grace running, lease lapsed", offlineLater, lease{Status: chaport.Online, Expires: now.Add(-time.Second)}, step{Wake: now.Add(3 * time.Minute)}},
 		{"grace running, nothing written", offlineLater, lease{}, step{Wake: now.Add(3 * time.Minute)}},
-		{"grace running, extension backing off", offlineLater, lease{Status: rules.Online, Expires: now.Add(time.Second), RetryAt: now.Add(2 * time.Second)}, step{Wake: now.Add(2 * time.Second)}},
+		{"grace running, extension backing off", offlineLater, lease{Status: chaport.Online, Expires: now.Add(time.Second), RetryAt: now.Add(2 * time.Second)}, step{Wake: now.Add(2 * time.Second)}},
 		{"grace ends before the renewal", rules.Decision{Action: rules.GoOfflineAt, At: now.Add(10 * time.Second)}, live, step{Wake: now.Add(10 * time.Second)}},
-		{"grace over", offlineNow, live, step{Write: rules.Offline}},
-		{"grace over long ago", rules.Decision{Action: rules.GoOfflineAt, At: now.Add(-time.Hour)}, lease{}, step{Write: rules.Offline}},
-		{"offline already written", offlineNow, lease{Status: rules.Offline, Expires: now.Add(-time.Hour)}, step{}},
-		{"offline confirmed, an online unanswered", offlineNow, lease{Status: rules.Offline, MaybeOnlineUntil: now.Add(time.Minute)}, step{Write: rules.Offline}},
-		{"offline confirmed, the unanswered online lapsed", offlineNow, lease{Status: rules.Offline, MaybeOnlineUntil: now}, step{}},
-		{"offline, backing off", offlineNow, lease{Status: rules.Online, RetryAt: now.Add(time.Second)}, step{Wake: now.Add(time.Second)}},
+		{"grace over", offlineNow, live, step{Write: chaport.Offline}},
+		{"grace over long ago", rules.Decision{Action: rules.GoOfflineAt, At: now.Add(-time.Hour)}, lease{}, step{Write: chaport.Offline}},
+		{"offline already written", offlineNow, lease{Status: chaport.Offline, Expires: now.Add(-time.Hour)}, step{}},
+		{"offline confirmed, an online unanswered", offlineNow, lease{Status: chaport.Offline, MaybeOnlineUntil: now.Add(time.Minute)}, step{Write: chaport.Offline}},
+		{"offline confirmed, the unanswered online lapsed", offlineNow, lease{Status: chaport.Offline, MaybeOnlineUntil: now}, step{}},
+		{"offline, backing off", offlineNow, lease{Status: chaport.Online, RetryAt: now.Add(time.Second)}, step{Wake: now.Add(time.Second)}},
 		{"hold with live lease", hold, live, step{}},
 		{"hold with nothing", hold, lease{}, step{}},
 	} {

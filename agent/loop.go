@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/clock"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/rules"
@@ -80,7 +81,7 @@ func (l *loop) onFeed(ev feed.Event) {
 		}
 		l.connection, l.connErr, l.known = Connected, "", true
 		l.snap = ev.Snapshot
-		l.setCatalogue(ev.Snapshot.Statuses)
+		l.catalogue = feed.CatalogueOf(ev.Snapshot.Statuses)
 		l.setStatus(ev.Snapshot.StatusID, now)
 		l.onSeen(ev.Snapshot.Chaport, now)
 		if l.snap.Operator == nil {
@@ -109,7 +110,7 @@ func (l *loop) onFeed(ev feed.Event) {
 		case feed.TypeCatalogue:
 			if cat, err := feed.DecodeData[feed.Catalogue](ev.Env); err == nil {
 				l.snap.Statuses = cat.Statuses
-				l.setCatalogue(cat.Statuses)
+				l.catalogue = feed.CatalogueOf(cat.Statuses)
 			}
 		case feed.TypeChat:
 			if ce, err := feed.DecodeData[feed.ChatEvent](ev.Env); err == nil {
@@ -121,15 +122,6 @@ func (l *loop) onFeed(ev feed.Event) {
 			}
 		}
 	}
-}
-
-func (l *loop) setCatalogue(sts []feed.Status) {
-	names := make(map[int64]string, len(sts))
-	access := make(map[int64]bool, len(sts))
-	for _, s := range sts {
-		names[s.ID], access[s.ID] = s.Name, s.ChatAccess
-	}
-	l.catalogue = rules.BuildCatalogue(names, access)
 }
 
 func (l *loop) setStatus(id int64, now time.Time) {
@@ -148,7 +140,7 @@ func (l *loop) onWrite(res writeResult) {
 		l.failures++
 		l.lease.RetryAt = l.a.clock.Now().Add(retryDelay(l.failures-1, l.a.cfg.Lease))
 		l.lastErr = "Chaport " + string(res.status) + ": " + res.err.Error()
-		if res.status == rules.Online {
+		if res.status == chaport.Online {
 			// Whether it landed is unknown (a lost answer looks like this);
 			// assume the worst until the lease it asked for would end.
 			l.lease.MaybeOnlineUntil = latest(l.lease.MaybeOnlineUntil, res.started.Add(l.a.cfg.Lease))
@@ -261,16 +253,16 @@ func (l *loop) logTransition(d rules.Decision, now time.Time) {
 func (l *loop) publishDecision(d rules.Decision, now time.Time) {
 	s := State{Connection: l.connection, ConnError: l.connErr, Staff: l.snap.Staff,
 		Operator: l.snap.Operator, OmnideskURL: l.snap.OmnideskURL, Statuses: l.snap.Statuses,
-		Action: d.Action.String(), Reason: d.Reason, Chaport: string(l.lease.Status),
+		Action: d.Action.String(), Reason: d.Reason, Chaport: l.lease.Status,
 		LeaseExpires: l.lease.Expires, Paused: l.paused, LastError: l.lastErr, ChaportSeen: l.seen}
-	if l.lease.Status == rules.Online && !l.lease.Expires.After(now) {
+	if l.lease.Status == chaport.Online && !l.lease.Expires.After(now) {
 		s.LeaseLapsed = true
 	}
 	if l.known {
 		s.StatusID, s.StatusName = l.statusID, l.catalogue.Name(l.statusID)
 		s.ChatAccess = l.catalogue.ChatAccess(l.statusID)
 	}
-	if d.Action == rules.GoOfflineAt && l.lease.Status != rules.Offline {
+	if d.Action == rules.GoOfflineAt && l.lease.Status != chaport.Offline {
 		s.OfflineAt = d.At
 	}
 	if l.stayOnlineUntil.After(now) {

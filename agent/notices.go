@@ -21,9 +21,6 @@ const (
 	ActionStayOnline = "stay-online"
 )
 
-// StayOnlineFor is how long "Stay online" postpones a pending offline.
-const StayOnlineFor = 5 * time.Minute
-
 // lostAfter keeps a blip of the hub connection (a restart, a Wi-Fi roam)
 // from becoming a notification.
 const lostAfter = 15 * time.Second

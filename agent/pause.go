@@ -3,7 +3,7 @@ package agent
 import (
 	"time"
 
-	"github.com/omnitray/omnitray/sync/rules"
+	"github.com/omnitray/omnitray/sync/chaport"
 )
 
 // Pausing the sync means "hands off Chaport": Omnitray writes nothing (no
@@ -17,7 +17,7 @@ import (
 // pausedReason is the why line while paused, as of now.
 func pausedReason(l lease, now time.Time) string {
 	const head = "Sync paused — Omnitray changes nothing in Chaport"
-	if l.Status == rules.Online && l.Expires.After(now) {
+	if l.Status == chaport.Online && l.Expires.After(now) {
 		return head + "; its online lease ends at " + l.Expires.Local().Format("15:04:05") +
 			", then Chaport goes offline unless you set a status in Chaport"
 	}
@@ -29,7 +29,7 @@ func pausedReason(l lease, now time.Time) string {
 // hub), so that the state, and the tray with it, stop claiming a lease that
 // lapsed.
 func (l *loop) leaseEnd(now time.Time) time.Time {
-	if l.lease.Status == rules.Online && l.lease.Expires.After(now) {
+	if l.lease.Status == chaport.Online && l.lease.Expires.After(now) {
 		return l.lease.Expires
 	}
 	return time.Time{}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/history"
 	"github.com/omnitray/omnitray/sync/rules"
@@ -35,8 +36,8 @@ type State struct {
 	Reason string `json:"reason"`
 	// Chaport is the status the agent last had written ("" for none yet);
 	// LeaseExpires is when it lapses unless renewed.
-	Chaport      string    `json:"chaport,omitempty"`
-	LeaseExpires time.Time `json:"lease_expires,omitzero"`
+	Chaport      chaport.Status `json:"chaport,omitempty"`
+	LeaseExpires time.Time      `json:"lease_expires,omitzero"`
 	// LeaseLapsed says the online lease Omnitray wrote ended without a
 	// renewal (paused, hub lost): Chaport has gone back to offline, or to
 	// what the employee set in Chaport.
@@ -100,7 +101,7 @@ func (s State) Format(now time.Time) string {
 	} else {
 		line("Omnidesk", "unknown")
 	}
-	ch := s.Chaport
+	ch := string(s.Chaport)
 	if ch == "" {
 		ch = "not written yet"
 	}
@@ -108,7 +109,7 @@ func (s State) Format(now time.Time) string {
 		switch left := s.LeaseExpires.Sub(now); {
 		case left > 0:
 			ch += fmt.Sprintf(", lease ends in %s", rules.Countdown(s.LeaseExpires, now))
-		case s.Chaport == string(rules.Online):
+		case s.Chaport == chaport.Online:
 			ch += ", lease lapsed (Chaport went offline unless set there)"
 		}
 		// An offline lease that ended leaves the operator offline: nothing

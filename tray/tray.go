@@ -46,9 +46,6 @@ type Options struct {
 	SwitchFailed func(name string, err error)
 }
 
-// StayOnlineFor is what "Stay online 5 min" postpones a pending offline by.
-const StayOnlineFor = 5 * time.Minute
-
 // Run shows the tray until ctx ends or the user chooses Quit. On macOS it
 // must be called from the main goroutine. It does no network I/O before the
 // menu is up: GetLayout blocks until onReady returns.
@@ -212,7 +209,7 @@ func handleClick(ctx context.Context, opts Options, m *menu, sh *shown, st agent
 	switch it {
 	case m.stay:
 		if a != nil {
-			go func() { _ = a.StayOnline(ctx, StayOnlineFor) }()
+			go func() { _ = a.StayOnline(ctx, agent.StayOnlineFor) }()
 		}
 	case m.pause:
 		if a != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/omnitray/omnitray/agent"
 	"github.com/omnitray/omnitray/assets"
+	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/history"
 	"github.com/omnitray/omnitray/sync/rules"
@@ -91,7 +92,7 @@ func render(s agent.State, signedIn bool, now time.Time) View {
 		// until it ends: the icon shows what Chaport has, the why line
 		// (the agent's) says it is paused and until when.
 		v.Icon = assets.IconOffline
-		if leaseLive(s, now) && s.Chaport == string(rules.Online) {
+		if leaseLive(s, now) && s.Chaport == chaport.Online {
 			v.Icon = assets.IconOnline
 		}
 	case pending:
@@ -154,10 +155,10 @@ func chaportLine(s agent.State, now time.Time) string {
 		// An absolute time, not a countdown: a countdown would need a timer
 		// ticking all day in an idle tray.
 		return fmt.Sprintf("Chaport: %s · lease until %s", s.Chaport, s.LeaseExpires.Local().Format("15:04:05"))
-	case s.Chaport == string(rules.Offline):
+	case s.Chaport == chaport.Offline:
 		return "Chaport: offline"
 	default:
-		return "Chaport: " + s.Chaport + " lease lapsed · now offline unless set in Chaport"
+		return "Chaport: " + string(s.Chaport) + " lease lapsed · now offline unless set in Chaport"
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/omnitray/omnitray/agent/secrets"
 	"github.com/omnitray/omnitray/cmd/internal/cli"
 	"github.com/omnitray/omnitray/sync/feed"
+	"github.com/omnitray/omnitray/sync/rules"
 )
 
 // agentFlags are the settings `omnitray run` shares with its config file.
@@ -41,7 +42,7 @@ func newAgentFlags(name, usage string) *agentFlags {
 	fs := cli.NewFlagSet("omnitray", name, usage)
 	f := &agentFlags{fs: fs,
 		hub:      fs.String("hub", "", "the hub's base URL, e.g. https://hub.acme.example"),
-		grace:    fs.Duration("grace", agent.DefaultGrace, "wait this long after chat access ends before going offline"),
+		grace:    fs.Duration("grace", rules.DefaultGrace, "wait this long after chat access ends before going offline"),
 		lease:    fs.Duration("lease", agent.DefaultLease, "lifetime of each Chaport status write; renewed at half-life"),
 		insecure: fs.Bool("insecure", false, "allow plain http to a hub that is not on this computer"),
 		config:   fs.String("config", "", "config file (JSON object of these settings; default in the user config dir)"),

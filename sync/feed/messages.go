@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/omnitray/omnitray/sync/chaport"
 )
 
 // Version is the protocol version carried in every envelope. A peer ignores
@@ -122,9 +124,9 @@ type Snapshot struct {
 // or read-back the hub made since. ReadAt says how old it is: the status may
 // have changed since (a person in Chaport's own UI, a lease lapsing).
 type ChaportSeen struct {
-	Status     string    `json:"status"`      // lastStatus: the status last chosen
-	RealStatus string    `json:"real_status"` // realStatus: the effective one
-	ReadAt     time.Time `json:"read_at"`
+	Status     chaport.Status `json:"status"`      // lastStatus: the status last chosen
+	RealStatus chaport.Status `json:"real_status"` // realStatus: the effective one
+	ReadAt     time.Time      `json:"read_at"`
 }
 
 // StatusChange reports a new Omnidesk status seen by the hub's poller.
@@ -150,8 +152,8 @@ type SwitchStatus struct {
 // SetChaport asks the hub to write the linked operator's status as a lease
 // that Chaport lets lapse after TTLSeconds unless it is renewed.
 type SetChaport struct {
-	Status     string `json:"status"`
-	TTLSeconds int    `json:"ttl_seconds"`
+	Status     chaport.Status `json:"status"`
+	TTLSeconds int            `json:"ttl_seconds"`
 	// OperatorID is optional: the hub always writes the caller's own linked
 	// operator, and refuses (forbidden) a request that names another.
 	OperatorID string `json:"operator_id,omitempty"`
@@ -169,10 +171,10 @@ type Why struct {
 // ChaportState is the operator's status as Chaport reports it after a write
 // or a read, so the agent can detect drift between what it asked and what is.
 type ChaportState struct {
-	Status     string    `json:"status"`
-	LastStatus string    `json:"last_status"`
-	RealStatus string    `json:"real_status"`
-	ExpiresAt  time.Time `json:"expires_at,omitzero"`
+	Status     chaport.Status `json:"status"`
+	LastStatus chaport.Status `json:"last_status"`
+	RealStatus chaport.Status `json:"real_status"`
+	ExpiresAt  time.Time      `json:"expires_at,omitzero"`
 	// TTLSeconds is the lease granted, which for extend_online may be
 	// shorter than asked.
 	TTLSeconds int `json:"ttl_seconds,omitempty"`

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/clock"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/sandbox"
@@ -97,7 +98,7 @@ func TestHistoryOfTransitions(t *testing.T) {
 	anna.report("desk", feed.PresencePresent)
 	write := func(status, cause, reason string) {
 		t.Helper()
-		if _, err := anna.request(feed.TypeSetChaport, feed.SetChaport{Status: status, TTLSeconds: 60,
+		if _, err := anna.request(feed.TypeSetChaport, feed.SetChaport{Status: chaport.Status(status), TTLSeconds: 60,
 			Why: feed.Why{Cause: cause, Reason: reason}}); err != nil {
 			t.Fatal(err)
 		}

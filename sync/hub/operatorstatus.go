@@ -37,7 +37,7 @@ func (o *operatorStatuses) fromList(ops []chaport.Operator, at time.Time) {
 		if op.ID == "" || op.RealStatus == "" {
 			continue // a list without statuses tells nothing
 		}
-		seen := feed.ChaportSeen{Status: string(op.LastStatus), RealStatus: string(op.RealStatus), ReadAt: at}
+		seen := feed.ChaportSeen{Status: op.LastStatus, RealStatus: op.RealStatus, ReadAt: at}
 		if old, ok := o.byID[op.ID]; ok && old.ReadAt.After(at) {
 			seen = old
 		}
@@ -56,7 +56,7 @@ func (o *operatorStatuses) note(id string, op chaport.Operator, at time.Time) {
 	if old, ok := o.byID[id]; ok && old.ReadAt.After(at) {
 		return
 	}
-	o.byID[id] = feed.ChaportSeen{Status: string(op.LastStatus), RealStatus: string(op.RealStatus), ReadAt: at}
+	o.byID[id] = feed.ChaportSeen{Status: op.LastStatus, RealStatus: op.RealStatus, ReadAt: at}
 }
 
 // get returns the operator's last known status, or nil.

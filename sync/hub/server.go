@@ -219,7 +219,7 @@ func (s *session) setChaport(ctx context.Context, env feed.Envelope) (any, error
 	if err != nil {
 		return nil, refuse(feed.CodeBadRequest, "bad set_chaport payload")
 	}
-	status := chaport.Status(req.Status)
+	status := req.Status
 	if status != chaport.Online && status != chaport.Offline && status != chaport.Invisible {
 		return nil, refuse(feed.CodeBadRequest, "status must be online, offline or invisible")
 	}
@@ -260,8 +260,8 @@ func (s *session) writeChaport(ctx context.Context, op feed.Operator, status cha
 	}
 	s.hub.log.Info("Chaport status written", "staff", s.staffID, "operator", op.ID, "status", status, "ttl", ttl)
 	s.hub.history.wrote(s.staffID, string(status), expires, why, s.hub.dir.hostOf(s))
-	return feed.ChaportState{Status: string(status), LastStatus: string(res.LastStatus),
-		RealStatus: string(res.RealStatus), ExpiresAt: expires, TTLSeconds: int(ttl / time.Second)}, nil
+	return feed.ChaportState{Status: status, LastStatus: res.LastStatus,
+		RealStatus: res.RealStatus, ExpiresAt: expires, TTLSeconds: int(ttl / time.Second)}, nil
 }
 
 // extendOnline renews a live online lease while chat access is gone, for at
@@ -307,8 +307,8 @@ func (s *session) readOperator(ctx context.Context) (any, error) {
 		return nil, vendorRefusal("Chaport", err)
 	}
 	s.hub.opStatus.note(op.ID, res, s.hub.clock.Now())
-	return feed.ChaportState{Status: string(res.RealStatus), LastStatus: string(res.LastStatus),
-		RealStatus: string(res.RealStatus)}, nil
+	return feed.ChaportState{Status: res.RealStatus, LastStatus: res.LastStatus,
+		RealStatus: res.RealStatus}, nil
 }
 
 func (s *session) switchStatus(ctx context.Context, env feed.Envelope) (any, error) {

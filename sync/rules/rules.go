@@ -6,16 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
-)
 
-// ChaportStatus is an operator status as Chaport spells it. Invisible is left
-// out: the mirror never chooses it.
-type ChaportStatus string
-
-// The Chaport statuses the mirror writes.
-const (
-	Online  ChaportStatus = "online"
-	Offline ChaportStatus = "offline"
+	"github.com/omnitray/omnitray/sync/chaport"
 )
 
 // Omnidesk's built-in staff statuses. Their meaning is fixed by Omnidesk, so no
@@ -197,14 +189,15 @@ type Decision struct {
 	Cause string
 }
 
-// Target is the Chaport status the decision aims at, and false for Hold,
+// Target is the Chaport status the decision aims at (online or offline:
+// the mirror never chooses invisible), and false for Hold,
 // which aims at none.
-func (d Decision) Target() (ChaportStatus, bool) {
+func (d Decision) Target() (chaport.Status, bool) {
 	switch d.Action {
 	case KeepOnline:
-		return Online, true
+		return chaport.Online, true
 	case GoOfflineAt:
-		return Offline, true
+		return chaport.Offline, true
 	}
 	return "", false
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/rules"
 )
 
@@ -458,12 +459,12 @@ func TestActionString(t *testing.T) {
 func TestDecisionTarget(t *testing.T) {
 	tests := []struct {
 		action rules.Action
-		want   rules.ChaportStatus
+		want   chaport.Status
 		ok     bool
 	}{
 		{rules.Hold, "", false},
-		{rules.KeepOnline, rules.Online, true},
-		{rules.GoOfflineAt, rules.Offline, true},
+		{rules.KeepOnline, chaport.Online, true},
+		{rules.GoOfflineAt, chaport.Offline, true},
 		{rules.Action(99), "", false},
 	}
 	for _, tt := range tests {
@@ -472,8 +473,8 @@ func TestDecisionTarget(t *testing.T) {
 			t.Errorf("%v: Target() = %q, %v, want %q, %v", tt.action, got, ok, tt.want, tt.ok)
 		}
 	}
-	if rules.Online != "online" || rules.Offline != "offline" {
-		t.Errorf("Chaport spellings changed: %q, %q", rules.Online, rules.Offline)
+	if chaport.Online != "online" || chaport.Offline != "offline" {
+		t.Errorf("Chaport spellings changed: %q, %q", chaport.Online, chaport.Offline)
 	}
 }
 

@@ -26,8 +26,8 @@ import (
 	"time"
 
 	"github.com/omnitray/omnitray/agent"
+	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/hub"
-	"github.com/omnitray/omnitray/sync/rules"
 	"github.com/omnitray/omnitray/sync/sandbox"
 	"github.com/omnitray/omnitray/tray"
 )
@@ -103,7 +103,7 @@ func run(out string) error {
 // writes the cropped picture.
 func shoot(ctx context.Context, a *agent.Agent, sb *sandbox.Sandbox, out string) error {
 	if err := waitState(ctx, a, func(s agent.State) bool {
-		return s.Connection == agent.Connected && s.StatusID == sandbox.StatusOnline && s.Chaport == string(rules.Online)
+		return s.Connection == agent.Connected && s.StatusID == sandbox.StatusOnline && s.Chaport == chaport.Online
 	}); err != nil {
 		return fmt.Errorf("waiting for the agent to be online: %w", err)
 	}
