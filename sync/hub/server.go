@@ -219,28 +219,7 @@ func (s *session) setChaport(ctx context.Context, env feed.Envelope) (any, error
 	if err != nil {
 		return nil, refuse(feed.CodeBadRequest, "bad set_chaport payload")
 	}
-	status := req.Status
-	if status != chaport.Online && status != chaport.Offline && status != chaport.Invisible {
-		return nil, refuse(feed.CodeBadRequest, "status must be online, offline or invisible")
-	}
-	ttl, err := leaseTTL(req.TTLSeconds, time.Duration(s.hub.cfg.File.MaxLease))
-	if err != nil {
-		return nil, err
-	}
-	op, linked := s.hub.dir.operatorFor(s.staffID)
-	if req.OperatorID != "" && (!linked || req.OperatorID != op.ID) {
-		s.hub.log.Warn("agent asked to write another operator", "staff", s.staffID)
-		return nil, refuse(feed.CodeForbidden, "an agent may only write its own linked operator")
-	}
-	if !linked {
-		return nil, refuse(feed.CodeNotLinked, "no Chaport operator is linked to this staff member")
-	}
-	statusID, access, _ := s.hub.dir.current(s.staffID)
-	if status == chaport.Online && !access {
-		return nil, refuse(feed.CodeNoChatAccess, "the Omnidesk status (%s) has no chat access",
-			s.hub.dir.statusName(statusID))
-	}
-	return s.writeChaport(ctx, op, status, ttl, req.Why)
+	return s.askWrite(ctx, s.writeAskFor(false, req.Status, req.TTLSeconds, req.OperatorID), req.Why)
 }
 
 // writeChaport performs the write and remembers an online lease for later
@@ -264,37 +243,14 @@ func (s *session) writeChaport(ctx context.Context, op feed.Operator, status cha
 		RealStatus: res.RealStatus, ExpiresAt: expires, TTLSeconds: int(ttl / time.Second)}, nil
 }
 
-// extendOnline renews a live online lease while chat access is gone, for at
-// most the grace allowance after it ended: the grace delay is the product's
-// promise, but a token must not buy unlimited online time without access.
+// extendOnline renews a live online lease, also during the grace delay
+// after chat access ended (mayWrite says how long).
 func (s *session) extendOnline(ctx context.Context, env feed.Envelope) (any, error) {
 	req, err := feed.DecodeData[feed.ExtendOnline](env)
 	if err != nil {
 		return nil, refuse(feed.CodeBadRequest, "bad extend_online payload")
 	}
-	ttl, err := leaseTTL(req.TTLSeconds, time.Duration(s.hub.cfg.File.MaxLease))
-	if err != nil {
-		return nil, err
-	}
-	op, linked := s.hub.dir.operatorFor(s.staffID)
-	if !linked {
-		return nil, refuse(feed.CodeNotLinked, "no Chaport operator is linked to this staff member")
-	}
-	statusID, access, _ := s.hub.dir.current(s.staffID)
-	if !access {
-		now := s.hub.clock.Now()
-		lostAt, until := s.hub.dir.graceState(s.staffID, op.ID)
-		limit := lostAt.Add(time.Duration(s.hub.cfg.File.GraceAllowance))
-		switch {
-		case lostAt.IsZero() || !until.After(now):
-			return nil, refuse(feed.CodeNoChatAccess, "the Omnidesk status (%s) has no chat access and the operator is not online",
-				s.hub.dir.statusName(statusID))
-		case limit.Sub(now) < time.Second:
-			return nil, refuse(feed.CodeNoChatAccess, "the grace allowance after chat access ended is used up")
-		}
-		ttl = min(ttl, limit.Sub(now).Truncate(time.Second))
-	}
-	return s.writeChaport(ctx, op, chaport.Online, ttl, req.Why)
+	return s.askWrite(ctx, s.writeAskFor(true, chaport.Online, req.TTLSeconds, ""), req.Why)
 }
 
 func (s *session) readOperator(ctx context.Context) (any, error) {

@@ -2,10 +2,11 @@
 // operator should be, and says why in words a person can read in the tray
 // ("why am I online?").
 //
-// It is pure on purpose: no I/O, no goroutines, no clock reads. The agent
-// (which drives the lease) and the hub (which must refuse an "online" write the
-// mapping does not allow) both call it, so they cannot disagree, and every
-// branch can be pinned down by table tests with hand-picked times.
+// It is pure on purpose: no I/O, no goroutines, no clock reads, so that every
+// branch can be pinned down by table tests with hand-picked times. The agent
+// decides with Decide; the hub's own write policy (sync/hub/writepolicy.go,
+// pure too) asks this package's Catalogue.ChatAccess whether "online" may be
+// written, so the two read the mapping the same way.
 //
 // The mapping is Omnidesk's own chat integration: Online (id 1) or a custom
 // status configured with chat access keeps the operator online; Offline (2),
