@@ -21,7 +21,8 @@ func BenchmarkStatusChangeToChaportWrite(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sb := hubtest.StartSandbox(b, ctx, sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: 100_000_000}})
-	h := hubtest.Serve(b, ctx, hubtest.New(b, sb, `{"min_poll_interval": "1ms", "budget_share": 1}`, nil))
+	h := hubtest.Serve(b, ctx, hubtest.New(b, sb, `{"min_poll_interval": "1ms", "budget_share": 1,
+		"limits": {"requests_per_minute": 60000, "request_burst": 10000}}`, nil))
 	tok := hubtest.Token(b, sandbox.SeedStaffAnna)
 	a, err := New(Config{HubURL: h.URL, Token: tok})
 	if err != nil {

@@ -14,9 +14,6 @@ import (
 // transitions fit many times over.
 const maxHistoryPages = 500
 
-// maxChanges is how many of the day's transitions the state carries.
-const maxChanges = 5
-
 // History returns the employee's transitions after since, oldest first, as
 // the hub keeps them (so every computer of the employee sees the same).
 func (a *Agent) History(ctx context.Context, since time.Time) ([]history.Entry, error) {
@@ -40,14 +37,17 @@ func (a *Agent) History(ctx context.Context, since time.Time) ([]history.Entry, 
 	return out, nil
 }
 
-// historyView is today's history as the loop keeps it for the state: read
-// from the hub on connecting and after each transition, off the loop.
+// historyView is the day so far as the loop keeps it for the state (time
+// online for chats and the last transitions), read from the hub on
+// connecting and after transitions, off the loop.
 type historyView struct {
-	entries  []history.Entry // today's, oldest first
+	today    feed.Today
 	readAt   time.Time
 	reading  bool
 	stale    bool // a transition happened since the last read
 	lastSeen string
+	// due is when the next read may start; startedAt when the last did.
+	due, startedAt time.Time
 }
 
 // startOfDay is local midnight: "today" is the employee's day.
@@ -56,20 +56,40 @@ func startOfDay(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.Local)
 }
 
-// refreshHistory reads today's history again when a transition made it
-// stale; transitions are rare, so this is a few reads an hour.
-func (l *loop) refreshHistory(ctx context.Context, now time.Time) {
+// History reads are spaced: they wait historySettle after a transition, so
+// that the write it caused goes to the hub first (a history read sent
+// beside it held it up: p99 of status change → Chaport write 4 → 17 ms), and
+// come at most once every historyEvery, however fast the status flaps.
+const (
+	historySettle = time.Second
+	historyEvery  = 15 * time.Second
+)
+
+// refreshHistory reads today's history again, once a transition made it
+// stale and the spacing allows; it returns when it next wants to run.
+func (l *loop) refreshHistory(ctx context.Context, now time.Time) time.Time {
+	h := &l.history
 	key := string(l.lease.Status) + "|" + fmt.Sprint(l.statusID)
-	if key != l.history.lastSeen {
-		l.history.lastSeen, l.history.stale = key, true
+	if key != h.lastSeen {
+		h.lastSeen, h.stale = key, true
+		if h.due.IsZero() {
+			h.due = latest(now.Add(historySettle), h.startedAt.Add(historyEvery))
+		}
 	}
-	if !l.known || l.history.reading || !l.history.stale {
-		return
+	if !l.known || h.reading || !h.stale {
+		return time.Time{}
 	}
-	l.history.reading, l.history.stale = true, false
+	if now.Before(h.due) {
+		return h.due
+	}
+	h.reading, h.stale, h.due, h.startedAt = true, false, time.Time{}, now
 	go func() {
 		rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		entries, err := l.a.History(rctx, startOfDay(now))
+		var today feed.Today
+		raw, err := l.a.feed.Request(rctx, feed.TypeToday, feed.TodayQuery{Since: startOfDay(now)})
+		if err == nil {
+			err = json.Unmarshal(raw, &today)
+		}
 		cancel()
 		_ = l.a.do(ctx, func(l *loop) {
 			l.history.reading = false
@@ -77,30 +97,29 @@ func (l *loop) refreshHistory(ctx context.Context, now time.Time) {
 				l.a.log.Debug("reading today's history failed", "err", err)
 				return
 			}
-			l.history.entries, l.history.readAt = entries, l.a.clock.Now()
+			l.history.today, l.history.readAt = today, l.a.clock.Now()
 		})
 	}()
+	return time.Time{}
 }
 
 // fill puts today's online time and last transitions into the state. An
-// online run still open counts up to now, to the minute, so the state
-// changes at most once a minute for it.
+// online run still open counts on from the hub's reading, to the minute, so
+// the state changes at most once a minute for it.
 func (h *historyView) fill(s *State, now time.Time) {
 	if h.readAt.IsZero() {
 		return
 	}
-	day := startOfDay(now)
-	var today []history.Entry
-	for _, e := range h.entries {
-		if !e.At.Before(day) {
-			today = append(today, e)
-		}
+	t := h.today
+	if !startOfDay(now).Equal(startOfDay(t.AsOf)) {
+		return // a new day: nothing of it read yet
 	}
-	online := history.OnlineTime(today, day, now, false)
+	online := time.Duration(t.OnlineSeconds) * time.Second
+	if t.OnlineNow && now.After(t.AsOf) {
+		online += now.Sub(t.AsOf)
+	}
 	s.OnlineToday = online.Truncate(time.Minute)
-	for i := len(today) - 1; i >= 0 && len(s.Changes) < maxChanges; i-- {
-		s.Changes = append(s.Changes, today[i])
-	}
+	s.Changes = t.Recent
 }
 
 // FormatOnline writes a day's online time as "3h 12m".

@@ -190,8 +190,10 @@ func (l *loop) reconcile(ctx context.Context) {
 		go l.a.write(ctx, st.Write, st.Extend, l.a.cfg.Lease, why, l.writeDone)
 	}
 	l.reportPresence(ctx)
-	l.refreshHistory(ctx, now)
 	wake := st.Wake
+	if next := l.refreshHistory(ctx, now); !next.IsZero() && (wake.IsZero() || next.Before(wake)) {
+		wake = next
+	}
 	if end := l.leaseEnd(now); !end.IsZero() && (wake.IsZero() || end.Before(wake)) {
 		wake = end
 	}

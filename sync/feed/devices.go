@@ -18,6 +18,9 @@ const (
 	// TypeHistory (agent → hub request) asks for the employee's own
 	// transitions.
 	TypeHistory = "history"
+	// TypeToday (agent → hub request) asks for the day so far in one small
+	// answer: time online for chats and the last few transitions.
+	TypeToday = "today"
 )
 
 // Presence states of a computer. Anything but PresencePresent means the
@@ -95,3 +98,22 @@ type HistoryPage struct {
 	Entries []history.Entry `json:"entries"`
 	More    bool            `json:"more,omitempty"`
 }
+
+// TodayQuery asks for the day since Since (the employee's local midnight).
+type TodayQuery struct {
+	Since time.Time `json:"since"`
+}
+
+// Today answers a TodayQuery.
+type Today struct {
+	// OnlineSeconds is how long Chaport was online since Since, up to AsOf;
+	// OnlineNow says it still is (so a viewer may count on from AsOf).
+	OnlineSeconds int64     `json:"online_seconds"`
+	OnlineNow     bool      `json:"online_now,omitempty"`
+	AsOf          time.Time `json:"as_of"`
+	// Recent are the day's last transitions, newest first.
+	Recent []history.Entry `json:"recent"`
+}
+
+// MaxTodayRecent is how many transitions a Today carries.
+const MaxTodayRecent = 5

@@ -112,6 +112,32 @@
 //	→ {"v":1,"type":"read_operator","id":"r3","data":{}}
 //	← {"v":1,"type":"ack","id":"r3","data":{"status":"offline","last_status":"online","real_status":"offline"}}
 //
+// set_chaport and extend_online may carry the agent's reason ("reason",
+// "cause"); the hub keeps it in the employee's status history.
+//
+// # One employee, several computers
+//
+// "presence" tells the hub whether the employee is at this computer
+// (present, locked, asleep, idle or paused) and names it. The hub answers
+// every computer of the employee, on every join, leave and report, with a
+// "devices" frame: the list, and which one keeps the operator (the present
+// one that connected first). The others write nothing while it is there.
+//
+//	→ {"v":1,"type":"presence","id":"r4","data":{"host":"desk","state":"locked"}}
+//	← {"v":1,"type":"devices","data":{"owner":false,"devices":[{"host":"desk","state":"locked","self":true,…},
+//	    {"host":"laptop","state":"present","owner":true,…}]}}
+//
+// # History
+//
+// "history" pages through the caller's own transitions after a time, oldest
+// first ("more" says ask again after the last one); "today" answers the day
+// so far in one small frame: time online for chats and the last transitions.
+//
+//	→ {"v":1,"type":"history","id":"r5","data":{"after":"2026-12-01T09:00:00Z"}}
+//	← {"v":1,"type":"ack","id":"r5","data":{"entries":[{"at":…,"kind":"chaport","from":"online","to":"offline","cause":"lock",…}],"more":false}}
+//	→ {"v":1,"type":"today","id":"r6","data":{"since":"2026-12-02T00:00:00+03:00"}}
+//	← {"v":1,"type":"ack","id":"r6","data":{"online_seconds":11520,"online_now":true,"as_of":…,"recent":[…]}}
+//
 // # Errors
 //
 //	← {"v":1,"type":"error","id":"r2","data":{"code":"no_chat_access","message":"status Without chats gives no chat access"}}

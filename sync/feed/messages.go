@@ -311,7 +311,7 @@ func DecodeData[T any](env Envelope) (T, error) {
 // hub is ignored, as the protocol promises for unknown types.
 func isRequest(typ string) bool {
 	switch typ {
-	case TypeSwitchStatus, TypeSetChaport, TypeReadOperator, TypeExtendOnline, TypePresence, TypeHistory:
+	case TypeSwitchStatus, TypeSetChaport, TypeReadOperator, TypeExtendOnline, TypePresence, TypeHistory, TypeToday:
 		return true
 	}
 	return false

@@ -127,6 +127,22 @@ func TestHistoryOfTransitions(t *testing.T) {
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("history:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
+	// The day so far, in one small answer: the newest first.
+	raw, err := anna.c.Request(context.Background(), feed.TypeToday, feed.TodayQuery{Since: time.Now().Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var today feed.Today
+	if err := json.Unmarshal(raw, &today); err != nil {
+		t.Fatal(err)
+	}
+	if len(today.Recent) != 3 || today.Recent[0].Kind != "omnidesk" || today.Recent[2].To != "online" || today.OnlineNow {
+		t.Fatalf("today: %+v", today)
+	}
+	if _, err := anna.c.Request(context.Background(), feed.TypeToday, feed.TodayQuery{Since: time.Now().Add(time.Hour)}); err == nil {
+		t.Fatal("a day starting in the future was answered")
+	}
+
 	boris := connect(t, s, sandbox.SeedStaffBoris)
 	if p := historyOf(t, boris); len(p.Entries) != 0 {
 		t.Fatalf("Boris sees %d entries that are not his", len(p.Entries))

@@ -154,3 +154,36 @@ func (s *session) history(env feed.Envelope) (any, error) {
 	}
 	return feed.HistoryPage{Entries: entries, More: more}, nil
 }
+
+// maxTodayEntries bounds the entries one day's summary reads: far more than
+// a person's statuses change in a day.
+const maxTodayEntries = 20_000
+
+// today answers an agent's request for the day so far: computed here, so
+// that the agent gets one small answer however busy the day was.
+func (s *session) today(env feed.Envelope) (any, error) {
+	q, err := feed.DecodeData[feed.TodayQuery](env)
+	now := s.hub.clock.Now()
+	if err != nil || q.Since.After(now) || now.Sub(q.Since) > 48*time.Hour {
+		return nil, refuse(feed.CodeBadRequest, "today: since must be within the last two days")
+	}
+	entries, _, err := s.hub.history.store.Query(s.staffID, q.Since.Add(-time.Nanosecond), maxTodayEntries)
+	if err != nil {
+		return nil, fmt.Errorf("reading the history: %w", err)
+	}
+	t := feed.Today{AsOf: now, Recent: []history.Entry{},
+		OnlineSeconds: int64(history.OnlineTime(entries, q.Since, now, false) / time.Second)}
+	for i := len(entries) - 1; i >= 0; i-- {
+		if len(t.Recent) == feed.MaxTodayRecent {
+			break
+		}
+		t.Recent = append(t.Recent, entries[i])
+	}
+	for i := len(entries) - 1; i >= 0; i-- {
+		if entries[i].Kind == history.KindChaport {
+			t.OnlineNow = entries[i].To == "online"
+			break
+		}
+	}
+	return t, nil
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/omnitray/omnitray/sync/chaport"
@@ -30,6 +31,8 @@ type session struct {
 	// device is the computer, as its agent reports it (devices.go);
 	// guarded by the directory's lock.
 	device device
+	// readingHistory: one history read at a time, off the request loop.
+	readingHistory atomic.Bool
 }
 
 func (s *session) send(env feed.Envelope) {
@@ -145,9 +148,22 @@ func (s *session) handleRequests(ctx context.Context) {
 		case feed.TypePresence:
 			data, err := s.presence(ctx, env)
 			s.reply(env, data, err)
-		case feed.TypeHistory:
-			data, err := s.history(env)
-			s.reply(env, data, err)
+		case feed.TypeHistory, feed.TypeToday:
+			// Reading the history may touch files: never ahead of the
+			// lease writes queued behind it. One read at a time.
+			if !s.readingHistory.CompareAndSwap(false, true) {
+				s.reply(env, nil, &limitError{what: "a history read is already under way", retry: time.Second})
+				continue
+			}
+			go func() {
+				defer s.readingHistory.Store(false)
+				read := s.history
+				if env.Type == feed.TypeToday {
+					read = s.today
+				}
+				data, err := read(env)
+				s.reply(env, data, err)
+			}()
 		case feed.TypeSwitchStatus:
 			// A switch may wait for Omnidesk budget; it must not hold up
 			// lease renewals behind it. One per employee at a time, a few
