@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -105,4 +106,15 @@ func (cs *children) stopAll() {
 	list := append([]*child(nil), cs.live...)
 	cs.mu.Unlock()
 	cs.stop(list...)
+}
+
+// command is exec.CommandContext, except that a cancelled context (Ctrl-C,
+// SIGTERM) asks the command to end with SIGTERM rather than SIGKILL: the
+// desktop session must tear itself down, and go test must end the
+// benchmark's child process with its 5,000 agents.
+func command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
+	return cmd
 }

@@ -32,7 +32,7 @@ func chromiumPath() string {
 func installChromium(ctx context.Context) {
 	say("installing chromium (apt-get)")
 	apt := func(args ...string) error {
-		cmd := exec.CommandContext(ctx, "apt-get", append([]string{"-q", "-o", "Dpkg::Use-Pty=0"}, args...)...)
+		cmd := command(ctx, "apt-get", append([]string{"-q", "-o", "Dpkg::Use-Pty=0"}, args...)...)
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		return cmd.Run()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 )
 
@@ -26,7 +25,7 @@ func withWorkDir(ctx context.Context, c *config, fn func(work string) error) (er
 		}
 		os.RemoveAll(work)
 	}()
-	build := exec.CommandContext(ctx, c.goCmd, "build", "-o", filepath.Join(work, "bin")+"/",
+	build := command(ctx, c.goCmd, "build", "-o", filepath.Join(work, "bin")+"/",
 		"./cmd/omnitray", "./cmd/omnitray-hub")
 	build.Dir = c.root
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -121,7 +120,7 @@ func runGoBenchmarks(ctx context.Context, c *config, work string) (results, erro
 // shown on stderr as it comes.
 func goTest(ctx context.Context, c *config, args ...string) (string, error) {
 	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, c.goCmd, append([]string{"test", "-run", "^$"}, args...)...)
+	cmd := command(ctx, c.goCmd, append([]string{"test", "-run", "^$"}, args...)...)
 	cmd.Dir = c.root
 	cmd.Stdout = io.MultiWriter(&out, os.Stderr)
 	cmd.Stderr = os.Stderr

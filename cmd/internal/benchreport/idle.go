@@ -42,7 +42,7 @@ func runIdle(ctx context.Context, c *config, work string) (results, error) {
 
 // runShown runs a command in dir with its output on stderr.
 func runShown(ctx context.Context, dir, name string, args ...string) error {
-	cmd := exec.CommandContext(ctx, name, args...)
+	cmd := command(ctx, name, args...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 )
 
@@ -24,7 +23,7 @@ func runSizes(ctx context.Context, c *config, work string) (results, error) {
 				if flavour == "stripped" {
 					args = append(args, "-ldflags=-s -w")
 				}
-				cmd := exec.CommandContext(ctx, c.goCmd, append(args, "-o", out, "./cmd/"+name)...)
+				cmd := command(ctx, c.goCmd, append(args, "-o", out, "./cmd/"+name)...)
 				cmd.Dir = c.root
 				cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH=amd64")
 				cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
