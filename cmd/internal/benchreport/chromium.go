@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -139,6 +138,8 @@ func killLeftHelpers(pids []int) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	for _, pid := range left() {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+		if p, err := os.FindProcess(pid); err == nil {
+			_ = p.Kill()
+		}
 	}
 }
