@@ -136,50 +136,42 @@ func (p procFS) threads(pid int) ([]string, error) {
 }
 
 // cpuNS sums the on-CPU time of the live threads (schedstat): finer than
-// the 10 ms ticks of stat, which an idle agent barely moves. A thread that
-// ended between the listing and the read is skipped.
+// the 10 ms ticks of stat, which an idle agent barely moves.
 func (p procFS) cpuNS(pid int) (uint64, error) {
-	tids, err := p.threads(pid)
-	if err != nil {
-		return 0, err
-	}
-	var sum uint64
-	for _, tid := range tids {
-		s, err := p.read(pid, filepath.Join("task", tid, "schedstat"))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return 0, err
-		}
-		n, err := parseSchedstat(s)
-		if err != nil {
-			return 0, err
-		}
-		sum += n
-	}
-	return sum, nil
+	return p.sumThreads(pid, "schedstat", parseSchedstat)
 }
 
 // switches sums the context switches of the live threads: each one is the
 // thread going to sleep or being put off a CPU, so a rise means the process
 // ran.
 func (p procFS) switches(pid int) (uint64, error) {
+	return p.sumThreads(pid, "status", func(s string) (uint64, error) {
+		kv := parseKeyValues(s)
+		return uint64(kv["voluntary_ctxt_switches"] + kv["nonvoluntary_ctxt_switches"]), nil
+	})
+}
+
+// sumThreads adds up value of each live thread's file; a thread that ended
+// between the listing and the read is skipped.
+func (p procFS) sumThreads(pid int, file string, value func(string) (uint64, error)) (uint64, error) {
 	tids, err := p.threads(pid)
 	if err != nil {
 		return 0, err
 	}
 	var sum uint64
 	for _, tid := range tids {
-		s, err := p.read(pid, filepath.Join("task", tid, "status"))
+		s, err := p.read(pid, filepath.Join("task", tid, file))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return 0, err
 		}
-		kv := parseKeyValues(s)
-		sum += uint64(kv["voluntary_ctxt_switches"] + kv["nonvoluntary_ctxt_switches"])
+		n, err := value(s)
+		if err != nil {
+			return 0, err
+		}
+		sum += n
 	}
 	return sum, nil
 }
