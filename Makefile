@@ -63,11 +63,12 @@ screenshot:
 # bench runs the Go benchmarks and the measurements around them (idle agents,
 # headless and with the tray in .ci/desktop-session.sh; a Chromium tab for
 # comparison; binary sizes) and rewrites docs/benchmarks.md, all in one run:
-# .ci/bench-report.sh. BENCH_IDLE_SECONDS shortens the 10-minute idle window
-# for a quick look; such a report says so and is not for checking in.
+# cmd/internal/benchreport (its --help lists the other knobs). BENCH_IDLE_SECONDS
+# shortens the 10-minute idle window for a quick look; such a report says so
+# and is not for checking in.
 BENCH_IDLE_SECONDS ?= 600
 bench:
-	MEASURE_SECONDS=$(BENCH_IDLE_SECONDS) GO=$(GO) bash .ci/bench-report.sh
+	$(GO) run ./cmd/internal/benchreport all --go '$(GO)' --idle-seconds $(BENCH_IDLE_SECONDS)
 
 # bench-short runs every Go benchmark once (CI): they still check what they
 # can (no status message misrouted, the writes an hour add up), and cannot rot.

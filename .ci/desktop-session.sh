@@ -150,7 +150,11 @@ nap() {
 # spawn NAME CMD...: start a daemon in the background with stdin from
 # /dev/null (or $stdin), stdout+stderr to logs/NAME.log, every inherited fd
 # above 2 closed (so `$(... start)` never hangs on a pipe a daemon holds), fd 3
-# to $fd3 when set. The pid goes to $DS_DIR/pids. Sets SPAWNED.
+# to $fd3 when set. setsid makes the daemon lead a process group of its own,
+# which also holds what it starts (dunst's dmenu, the panel's plugins):
+# teardown signals the group, with no walk of the process tree. (setsid does
+# not fork here: the subshell is not a group leader, so the pid stays.)
+# The pid goes to $DS_DIR/pids. Sets SPAWNED.
 spawn() {
 	local name=$1
 	shift
@@ -161,7 +165,7 @@ spawn() {
 			[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
 		done
 		[ -n "${fd3:-}" ] && exec 3>"$fd3"
-		exec "$@"
+		exec setsid "$@"
 	) &
 	SPAWNED=$!
 	echo "$SPAWNED $name $(starttime "$SPAWNED")" >>"$DS_DIR/pids"
@@ -200,44 +204,29 @@ ancestors() {
 	done
 }
 
-# descendants PID...: every process below the given ones (from /proc: a
-# fresh Debian image has no ps).
-descendants() {
-	local -A parent=() mark=()
-	local f line pid p changed=1
-	for f in /proc/[0-9]*/stat; do
-		{ read -r line <"$f"; } 2>/dev/null || continue
-		pid=${f#/proc/}
-		line=${line##*) } # skip "pid (comm) "; comm may contain spaces
-		line=${line#* }   # skip the state
-		parent[${pid%/stat}]=${line%% *}
-	done
-	for pid in "$@"; do mark[$pid]=1; done
-	while [ $changed = 1 ]; do
-		changed=0
-		for pid in "${!parent[@]}"; do
-			p=${parent[$pid]}
-			if [ -z "${mark[$pid]:-}" ] && [ -n "${mark[$p]:-}" ]; then
-				mark[$pid]=1 changed=1
-				echo "$pid"
-			fi
-		done
-	done
-}
-
-# terminate PID...: SIGTERM, wait up to 3 s, then SIGKILL what is left.
+# terminate PID... [-- GROUP...]: SIGTERM to each process and to each
+# process group (a daemon and what it started), up to 3 s for the processes
+# and the groups' leaders to end, then SIGKILL to what is left and to the
+# groups, so that a helper which outlived its daemon goes too.
 terminate() {
-	local pid left i
+	local pids=() groups=() left=() pid i
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		pids+=("$1")
+		shift
+	done
+	[ $# -eq 0 ] || shift
+	for pid in "$@"; do groups+=("-$pid"); done
+	set -- "${pids[@]}" "${@}"
 	[ $# -gt 0 ] || return 0
-	kill -TERM "$@" 2>/dev/null || true
+	kill -TERM -- "${pids[@]}" "${groups[@]}" 2>/dev/null || true
 	for i in $(seq 300); do
 		left=()
 		for pid in "$@"; do alive "$pid" && left+=("$pid"); done
-		[ ${#left[@]} -gt 0 ] || return 0
+		[ ${#left[@]} -gt 0 ] || break
 		sleep 0.01
 	done
-	say "stop: SIGKILL ${left[*]}"
-	kill -KILL "${left[@]}" 2>/dev/null || true
+	[ ${#left[@]} -eq 0 ] || say "stop: SIGKILL ${left[*]}"
+	kill -KILL -- "${left[@]}" "${groups[@]}" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------- stop
@@ -248,7 +237,7 @@ teardown() { # DIR
 		say "stop: $dir is not a desktop session dir"
 		return 1
 	}
-	local t0 keep pid recorded=() clients=() extra=()
+	local t0 keep pid recorded=() clients=() daemons=() base=()
 	t0=$(now_ms)
 	keep=" $(ancestors | tr '\n' ' ') "
 	# 1. everything still connected to our buses: activated helpers (xfconfd),
@@ -260,21 +249,22 @@ teardown() { # DIR
 			[[ $keep == *" $pid "* ]] || clients+=("$pid")
 		done
 	done
+	#    With them the daemons we started, each with its process group.
 	if [ -f "$dir/pids" ]; then
 		local name start
 		while read -r pid name start; do
 			[[ $keep != *" $pid "* ]] || continue
 			[ "$(starttime "$pid")" = "$start" ] || continue # gone, or pid reused
 			recorded=("$pid" "${recorded[@]}")               # newest first
+			case $name in
+			dbus | dbus-system | xvfb) base=("$pid" "${base[@]}") ;;
+			*) daemons=("$pid" "${daemons[@]}") ;;
+			esac
 		done <"$dir/pids"
 	fi
-	# children the daemons started (dmenu helper, panel plugins, ...)
-	for pid in $(descendants "${recorded[@]}" "${clients[@]}"); do
-		[[ $keep == *" $pid "* ]] || extra+=("$pid")
-	done
-	terminate "${clients[@]}" "${extra[@]}"
-	# 2. what we started: bus daemons and Xvfb are still there.
-	terminate "${recorded[@]}"
+	terminate "${clients[@]}" -- "${daemons[@]}"
+	# 2. what the others needed: the buses and Xvfb.
+	terminate -- "${base[@]}"
 	# reap our own children (run mode), so they do not stay <defunct>
 	for pid in "${recorded[@]}"; do wait "$pid" 2>/dev/null || true; done
 	if [ "${DESKTOP_KEEP:-0}" = 1 ]; then
@@ -607,14 +597,15 @@ cmd_run() {
 	# shellcheck disable=SC1091
 	. "$DS_DIR/env"
 	# CMD runs in the background so a signal to this script is handled at once:
-	# it is passed on to CMD's whole process tree, then the EXIT trap tears down.
+	# it is passed on to CMD's whole process group, then the EXIT trap tears down.
 	exec {DS_NAP_FD}>&- # start-up is over; CMD must not inherit it
 	DS_NAP_FD=""
 	exec {stdin_copy}<&0
-	"$@" <&"$stdin_copy" {stdin_copy}<&- &
+	# setsid: CMD leads a process group, so a signal reaches all it started.
+	setsid "$@" <&"$stdin_copy" {stdin_copy}<&- &
 	local cmd_pid=$! rc
 	exec {stdin_copy}<&-
-	trap 'kill_tree TERM $cmd_pid' INT TERM HUP
+	trap 'kill -TERM -- "-$cmd_pid" 2>/dev/null || true' INT TERM HUP
 	while :; do
 		set +e
 		wait "$cmd_pid"
@@ -622,14 +613,9 @@ cmd_run() {
 		set -e
 		alive "$cmd_pid" || break
 	done
+	# What CMD left running in its group (a test's helper) ends with it.
+	kill -TERM -- "-$cmd_pid" 2>/dev/null || true
 	exit "$rc"
-}
-
-kill_tree() { # SIGNAL PID
-	local pids
-	pids=$(descendants "$2" | tr '\n' ' ')
-	# shellcheck disable=SC2086
-	kill -"$1" "$2" $pids 2>/dev/null || true
 }
 
 cmd_shot() {
