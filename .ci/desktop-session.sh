@@ -361,7 +361,7 @@ EOF
 
 # dunst's "dmenu": it gets one line per action, "#Label (summary) [id,key]",
 # and picks the one whose "[id,key]" / ",key]" ends with the pattern that
-# testdesktop.InvokeAction wrote to dunst-dmenu.want (the highest id wins).
+# testdesktop.InvokeNotificationAction wrote to dunst-dmenu.want.
 write_dmenu() { # FILE
 	cat >"$1" <<'EOF'
 #!/bin/sh

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omnitray/omnitray/agent/testdesktop"
 	"github.com/omnitray/omnitray/sync/clock"
 	"github.com/omnitray/omnitray/sync/rules"
 )
@@ -83,21 +84,21 @@ func expectNone(t *testing.T, out <-chan rules.Presence) {
 func TestDesktopLockedHint(t *testing.T) {
 	needDesktop(t)
 	system, _ := testBuses(t)
-	fl := startFakeLogind(t, system, false, false)
+	fl := startFakeLogind(t, system, testdesktop.LogindOptions{})
 	out, logs := startWatcher(t, Options{})
 	if line := logs.last(sourcesPrefix); !strings.Contains(line, "screen locks (via logind") {
 		t.Errorf("start-up log does not list logind as a lock source: %q", line)
 	}
 
-	fl.set("LockedHint", true)
+	fl.SetLocked(true)
 	expect(t, out, rules.Presence{Locked: true})
-	fl.set("LockedHint", false)
+	fl.SetLocked(false)
 	expect(t, out, rules.Presence{})
 
 	// Session.Lock/Unlock (loginctl lock-session) count too.
-	fl.emit(fakeSessionPath, sessionIface+".Lock")
+	fl.Lock()
 	expect(t, out, rules.Presence{Locked: true})
-	fl.emit(fakeSessionPath, sessionIface+".Unlock")
+	fl.Unlock()
 	expect(t, out, rules.Presence{})
 }
 
@@ -106,7 +107,7 @@ func TestDesktopLockedHint(t *testing.T) {
 func TestDesktopSessionByPID(t *testing.T) {
 	needDesktop(t)
 	system, _ := testBuses(t)
-	startFakeLogind(t, system, true, true)
+	startFakeLogind(t, system, testdesktop.LogindOptions{Locked: true, NoAutoSession: true})
 	out, _ := startWatcher(t, Options{})
 	expect(t, out, rules.Presence{Locked: true})
 }
@@ -114,20 +115,20 @@ func TestDesktopSessionByPID(t *testing.T) {
 func TestDesktopScreenSaverActive(t *testing.T) {
 	needDesktop(t)
 	system, session := testBuses(t)
-	startFakeLogind(t, system, false, false)
-	ss := startFakeScreenSaver(t, session)
+	startFakeLogind(t, system, testdesktop.LogindOptions{})
+	ss := testdesktop.StartFakeScreenSaver(t, session)
 	out, _ := startWatcher(t, Options{})
 
-	ss.setActive(t, true)
+	ss.SetActive(true)
 	expect(t, out, rules.Presence{Locked: true})
-	ss.setActive(t, false)
+	ss.SetActive(false)
 	expect(t, out, rules.Presence{})
 }
 
 func TestDesktopSleep(t *testing.T) {
 	needDesktop(t)
 	system, _ := testBuses(t)
-	fl := startFakeLogind(t, system, false, false)
+	fl := startFakeLogind(t, system, testdesktop.LogindOptions{})
 	called, proceed := make(chan struct{}), make(chan struct{})
 	out, logs := startWatcher(t, Options{
 		SleepGrace: time.Minute, // this test wants BeforeSleep to decide
@@ -137,11 +138,11 @@ func TestDesktopSleep(t *testing.T) {
 		},
 	})
 	inh := takenInhibitor(t, fl, logs, 1)
-	if want := "sleep|Omnitray|Set the Chaport operator offline before sleep|delay"; inh.args != want {
-		t.Errorf("Inhibit%q, want %q", inh.args, want)
+	if want := (testdesktop.Inhibitor{What: "sleep", Who: "Omnitray", Why: "Set the Chaport operator offline before sleep", Mode: "delay"}); inh.Inhibitor != want {
+		t.Errorf("Inhibit%+v, want %+v", inh.Inhibitor, want)
 	}
 
-	fl.emit(managerPath, managerIface+".PrepareForSleep", true)
+	fl.PrepareForSleep(true)
 	expect(t, out, rules.Presence{Asleep: true})
 	select {
 	case <-called:
@@ -149,18 +150,18 @@ func TestDesktopSleep(t *testing.T) {
 		t.Fatal("BeforeSleep not called")
 	}
 	select {
-	case <-inh.closed:
+	case <-inh.Released():
 		t.Fatal("inhibitor released while BeforeSleep was still running")
 	case <-time.After(200 * time.Millisecond):
 	}
 	close(proceed)
 	select {
-	case <-inh.closed:
+	case <-inh.Released():
 	case <-time.After(wait):
 		t.Fatal("inhibitor not released after BeforeSleep returned")
 	}
 
-	fl.emit(managerPath, managerIface+".PrepareForSleep", false)
+	fl.PrepareForSleep(false)
 	expect(t, out, rules.Presence{})
 	takenInhibitor(t, fl, logs, 2)
 }
@@ -170,7 +171,7 @@ func TestDesktopSleep(t *testing.T) {
 func TestDesktopSleepGrace(t *testing.T) {
 	needDesktop(t)
 	system, _ := testBuses(t)
-	fl := startFakeLogind(t, system, false, false)
+	fl := startFakeLogind(t, system, testdesktop.LogindOptions{})
 	hang := make(chan struct{})
 	t.Cleanup(func() { close(hang) })
 	ctxEnded := make(chan struct{})
@@ -183,9 +184,9 @@ func TestDesktopSleepGrace(t *testing.T) {
 		},
 	})
 	inh := takenInhibitor(t, fl, logs, 1)
-	fl.emit(managerPath, managerIface+".PrepareForSleep", true)
+	fl.PrepareForSleep(true)
 	expect(t, out, rules.Presence{Asleep: true})
-	for _, ch := range []chan struct{}{ctxEnded, inh.closed} {
+	for _, ch := range []<-chan struct{}{ctxEnded, inh.Released()} {
 		select {
 		case <-ch:
 		case <-time.After(wait):
@@ -195,27 +196,20 @@ func TestDesktopSleepGrace(t *testing.T) {
 }
 
 // takenInhibitor returns the nth inhibitor once the watcher holds it, with
-// the fake's own write end dropped, so that its closed channel tells when the
-// watcher lets go.
-func takenInhibitor(t *testing.T, fl *fakeLogind, logs *logRecorder, n int) *fakeInhibitor {
+// the fake's own copy of the descriptor dropped, so that Released tells when
+// the watcher lets go.
+func takenInhibitor(t *testing.T, fl *testdesktop.FakeLogind, logs *logRecorder, n int) *testdesktop.Inhibition {
 	t.Helper()
-	var inh *fakeInhibitor
-	select {
-	case inh = <-fl.taken:
-	case <-time.After(wait):
-		t.Fatalf("inhibitor #%d not taken", n)
-	}
 	// The reply (and with it the fd) has reached the watcher once it logs.
 	waitLog(t, logs, "took the sleep inhibitor", n)
-	inh.dropOurEnd()
-	return inh
+	return fl.WaitInhibition(t, n)
 }
 
 func TestDesktopIdleScreenSaver(t *testing.T) {
 	needDesktop(t)
 	system, session := testBuses(t)
-	startFakeLogind(t, system, false, false)
-	ss := startFakeScreenSaver(t, session)
+	startFakeLogind(t, system, testdesktop.LogindOptions{})
+	ss := testdesktop.StartFakeScreenSaver(t, session)
 	fc := clock.NewFake(time.Unix(1_700_000_000, 0))
 	out, logs := startWatcher(t, Options{IdleAfter: time.Minute, Clock: fc})
 	if line := logs.last(sourcesPrefix); !strings.Contains(line, "(via ScreenSaver GetSessionIdleTime)") {
@@ -223,12 +217,12 @@ func TestDesktopIdleScreenSaver(t *testing.T) {
 	}
 
 	waitPending(t, fc)
-	ss.idle.Store(120)
+	ss.SetIdleTime(120 * time.Second)
 	fc.Advance(basePoll(time.Minute))
 	expect(t, out, rules.Presence{Idle: true})
 
 	waitPending(t, fc)
-	ss.idle.Store(0)
+	ss.SetIdleTime(0)
 	fc.Advance(minPoll)
 	expect(t, out, rules.Presence{})
 }
@@ -238,10 +232,9 @@ func TestDesktopIdleScreenSaver(t *testing.T) {
 func TestDesktopIdleLogind(t *testing.T) {
 	needDesktop(t)
 	system, _ := testBuses(t)
-	fl := startFakeLogind(t, system, false, false)
+	fl := startFakeLogind(t, system, testdesktop.LogindOptions{})
 	fc := clock.NewFake(time.Unix(1_700_000_000, 0))
-	fl.set("IdleSinceHint", uint64(fc.Now().Add(-30*time.Second).UnixMicro()))
-	fl.set("IdleHint", true)
+	fl.SetIdle(true, fc.Now().Add(-30*time.Second))
 	out, logs := startWatcher(t, Options{IdleAfter: time.Minute, Clock: fc})
 	if line := logs.last(sourcesPrefix); !strings.Contains(line, "(via logind IdleHint)") {
 		t.Errorf("start-up log does not pick logind for idle: %q", line)
@@ -260,12 +253,12 @@ func TestDesktopNoSystemBus(t *testing.T) {
 	needDesktop(t)
 	_, session := testBuses(t)
 	t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path="+filepath.Join(t.TempDir(), "none"))
-	ss := startFakeScreenSaver(t, session)
+	ss := testdesktop.StartFakeScreenSaver(t, session)
 	out, logs := startWatcher(t, Options{})
 	line := logs.last(sourcesPrefix)
 	if !strings.Contains(line, "not seen on this desktop: sleep") || !strings.Contains(line, "system_bus=unavailable") {
 		t.Errorf("start-up log does not say the system bus is missing: %q", line)
 	}
-	ss.setActive(t, true)
+	ss.SetActive(true)
 	expect(t, out, rules.Presence{Locked: true})
 }

@@ -23,16 +23,6 @@ func SessionBus(t testing.TB) *dbus.Conn {
 	return connect(t, os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
 }
 
-// SystemBus returns a new private connection to the session's private
-// "system" bus (DBUS_SYSTEM_BUS_ADDRESS, set by .ci/desktop-session.sh with
-// DESKTOP_SYSTEM_BUS=1), closed when the test ends. It calls
-// Need(t, "system-bus") first.
-func SystemBus(t testing.TB) *dbus.Conn {
-	t.Helper()
-	Need(t, "system-bus")
-	return connect(t, os.Getenv("DBUS_SYSTEM_BUS_ADDRESS"))
-}
-
 // connect dials address explicitly: godbus would otherwise fall back to
 // $XDG_RUNTIME_DIR/bus or exec dbus-launch (P1).
 func connect(t testing.TB, address string) *dbus.Conn {

@@ -3,15 +3,14 @@ package testdesktop
 import (
 	"context"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 )
 
-// NotificationsName is the bus name of the notification daemon (dunst).
-const NotificationsName = "org.freedesktop.Notifications"
+// notificationsName is the bus name of the notification daemon (dunst).
+const notificationsName = "org.freedesktop.Notifications"
 
 // Notify is one org.freedesktop.Notifications.Notify call seen on the session
 // bus, with the id the daemon returned for it.
@@ -28,18 +27,12 @@ type Notify struct {
 	Expire     int32 // expire_timeout in ms: -1 server default, 0 never
 }
 
-// NotifyWatch captures the Notify calls made on the session bus, and the
-// NotificationClosed and ActionInvoked signals, through a dedicated monitor
-// connection (org.freedesktop.DBus.Monitoring.BecomeMonitor). It sees every
-// sender, whichever D-Bus library it uses.
+// NotifyWatch captures the Notify calls made on the session bus through a
+// dedicated monitor connection (org.freedesktop.DBus.Monitoring.BecomeMonitor).
+// It sees every sender, whichever D-Bus library it uses.
 type NotifyWatch struct {
 	conn  *dbus.Conn
 	calls chan Notify
-
-	mu      sync.Mutex
-	changed chan struct{}     // closed and replaced on every signal
-	closed  map[uint32]uint32 // id -> NotificationClosed reason
-	actions map[uint32][]string
 }
 
 type callKey struct {
@@ -67,10 +60,8 @@ func WatchNotifications(t testing.TB) *NotifyWatch {
 	})
 	rules := []string{
 		"type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
-		"type='method_return',sender='" + NotificationsName + "'",
-		"type='error',sender='" + NotificationsName + "'",
-		"type='signal',interface='org.freedesktop.Notifications',member='NotificationClosed'",
-		"type='signal',interface='org.freedesktop.Notifications',member='ActionInvoked'",
+		"type='method_return',sender='" + notificationsName + "'",
+		"type='error',sender='" + notificationsName + "'",
 	}
 	req := &dbus.Message{
 		Type: dbus.TypeMethodCall,
@@ -106,13 +97,7 @@ func WatchNotifications(t testing.TB) *NotifyWatch {
 			t.Fatalf("BecomeMonitor: no reply within %v", callTimeout)
 		}
 	}
-	w := &NotifyWatch{
-		conn:    conn,
-		calls:   make(chan Notify, 1024),
-		changed: make(chan struct{}),
-		closed:  map[uint32]uint32{},
-		actions: map[uint32][]string{},
-	}
+	w := &NotifyWatch{conn: conn, calls: make(chan Notify, 1024)}
 	go w.loop(msgs)
 	return w
 }
@@ -142,7 +127,6 @@ func (w *NotifyWatch) loop(msgs <-chan *dbus.Message) {
 			if !ok {
 				return
 			}
-			member, _ := m.Headers[dbus.FieldMember].Value().(string)
 			switch m.Type {
 			case dbus.TypeMethodCall:
 				n, ok := decodeNotify(m)
@@ -167,8 +151,6 @@ func (w *NotifyWatch) loop(msgs <-chan *dbus.Message) {
 					n.ID, _ = m.Body[0].(uint32)
 				}
 				deliver(k, n)
-			case dbus.TypeSignal:
-				w.signal(member, m.Body)
 			}
 		}
 	}
@@ -191,29 +173,9 @@ func decodeNotify(m *dbus.Message) (Notify, bool) {
 	return n, true
 }
 
-func (w *NotifyWatch) signal(member string, body []any) {
-	if len(body) != 2 {
-		return
-	}
-	id, _ := body[0].(uint32)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	switch member {
-	case "NotificationClosed":
-		w.closed[id], _ = body[1].(uint32)
-	case "ActionInvoked":
-		key, _ := body[1].(string)
-		w.actions[id] = append(w.actions[id], key)
-	default:
-		return
-	}
-	close(w.changed)
-	w.changed = make(chan struct{})
-}
-
-// Next returns the next Notify call (in the order the daemon answered them),
+// next returns the next Notify call (in the order the daemon answered them),
 // or false after timeout.
-func (w *NotifyWatch) Next(timeout time.Duration) (Notify, bool) {
+func (w *NotifyWatch) next(timeout time.Duration) (Notify, bool) {
 	select {
 	case n := <-w.calls:
 		return n, true
@@ -227,45 +189,9 @@ func (w *NotifyWatch) Next(timeout time.Duration) (Notify, bool) {
 func (w *NotifyWatch) WaitFor(timeout time.Duration, match func(Notify) bool) (Notify, bool) {
 	deadline := time.Now().Add(timeout)
 	for {
-		n, ok := w.Next(time.Until(deadline))
+		n, ok := w.next(time.Until(deadline))
 		if !ok || match(n) {
 			return n, ok
-		}
-	}
-}
-
-// WaitClosed waits for NotificationClosed(id, reason) and returns the reason
-// (1 expired, 2 dismissed by the user or dunstctl, 3 closed by
-// CloseNotification, 4 other), or false after timeout.
-func (w *NotifyWatch) WaitClosed(id uint32, timeout time.Duration) (reason uint32, ok bool) {
-	return waitState(w, timeout, func() (uint32, bool) { r, ok := w.closed[id]; return r, ok })
-}
-
-// WaitAction waits for ActionInvoked(id, key) and returns the action key, or
-// false after timeout.
-func (w *NotifyWatch) WaitAction(id uint32, timeout time.Duration) (key string, ok bool) {
-	return waitState(w, timeout, func() (string, bool) {
-		if keys := w.actions[id]; len(keys) > 0 {
-			return keys[len(keys)-1], true
-		}
-		return "", false
-	})
-}
-
-func waitState[T any](w *NotifyWatch, timeout time.Duration, get func() (T, bool)) (T, bool) {
-	deadline := time.After(timeout)
-	for {
-		w.mu.Lock()
-		v, ok := get()
-		changed := w.changed
-		w.mu.Unlock()
-		if ok {
-			return v, true
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			return v, false
 		}
 	}
 }

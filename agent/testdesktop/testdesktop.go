@@ -1,8 +1,13 @@
-// Package testdesktop gates the desktop tests: tests that need a real session
-// bus, keyring, tray host or notification daemon call Need first. Under plain
-// `make test` (no session) they skip; under `make test-desktop`, which sets
-// OMNITRAY_DESKTOP_TESTS=1 and runs inside .ci/desktop-session.sh, a missing
-// session is a failure, so CI cannot pass by skipping everything.
+// Package testdesktop is the desktop tests' one harness: the gate (Need),
+// buses (SessionBus, PrivateBus), the fakes of the services the agent reads
+// (FakeLogind, FakeScreenSaver) and the tray and notification helpers the
+// end-to-end tests drive.
+//
+// Tests that need a real session bus, keyring, tray host or notification
+// daemon call Need first. Under plain `make test` (no session) they skip;
+// under `make test-desktop`, which sets OMNITRAY_DESKTOP_TESTS=1 and runs
+// inside .ci/desktop-session.sh, a missing session is a failure, so CI
+// cannot pass by skipping everything.
 package testdesktop
 
 import (

@@ -1,6 +1,9 @@
 package hub
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // ChatPollStats is one chat poll's outcome, for the external tests.
 type ChatPollStats = chatPollStats
@@ -10,3 +13,12 @@ func SetChatHook(h *Hub, f func(ChatPollStats)) { h.chatHook = f }
 
 // PaceInterval is the pacer's current spacing between Omnidesk calls.
 func PaceInterval(h *Hub) time.Duration { return h.pace.interval() }
+
+// PollStaff reads Omnidesk's staff list once, as the hub's poller does.
+func PollStaff(ctx context.Context, h *Hub) error { return h.pollStaff(ctx) }
+
+// KnowsStaff reports whether h's directory holds staff.
+func KnowsStaff(h *Hub, staff int64) bool {
+	_, _, known := h.dir.current(staff)
+	return known
+}

@@ -67,21 +67,3 @@ func TestLinksFileRoundTripAndStrictness(t *testing.T) {
 		}
 	}
 }
-
-// A hub whose pins cannot be read refuses to start: starting without them
-// would link everyone again from their current e-mail.
-func TestHubRefusesToStartOnACorruptLinksFile(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, LinksFileName), []byte("{not json"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	od, cp, err := Vendors{OmnideskURL: "http://127.0.0.1:1", OmnideskEmail: "a@b.c", OmnideskAPIKey: "k",
-		ChaportURL: "http://127.0.0.1:1", ChaportToken: "t"}.Clients(FileConfig{}.withDefaults())
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = New(Config{Omnidesk: od, Chaport: cp, Secret: []byte("links-test-secret-0123456789abcdef"), StateDir: dir})
-	if err == nil || !strings.Contains(err.Error(), LinksFileName) {
-		t.Fatalf("New with a corrupt links file: %v", err)
-	}
-}

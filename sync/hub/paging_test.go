@@ -1,16 +1,18 @@
-package hub
+package hub_test
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/omnitray/omnitray/sync/hub"
+	"github.com/omnitray/omnitray/sync/hub/hubtest"
 )
 
 // staffServer is an Omnidesk staff list of n people, 100 a page, whose
@@ -42,19 +44,10 @@ func staffServer(t *testing.T, n int, ignorePage bool) (*httptest.Server, *atomi
 	return srv, &calls
 }
 
-func pagingHub(t *testing.T, url string) *Hub {
+func pagingHub(t *testing.T, url string) *hub.Hub {
 	t.Helper()
-	fc, err := ParseFile([]byte(`{"min_poll_interval": "1s", "budget_share": 1}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	od, cp, err := Vendors{OmnideskURL: url, OmnideskEmail: "api@acme.test", OmnideskAPIKey: "k",
-		ChaportURL: "http://127.0.0.1:1", ChaportToken: "t"}.Clients(fc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(Config{Omnidesk: od, Chaport: cp, Secret: []byte("paging-test-secret-0123456789abc"), File: fc,
-		Logger: slog.New(slog.DiscardHandler)})
+	h, err := hubtest.Build(hub.Vendors{OmnideskURL: url, OmnideskEmail: "api@acme.test", OmnideskAPIKey: "k",
+		ChaportURL: "http://127.0.0.1:1", ChaportToken: "t"}, `{"min_poll_interval": "1s", "budget_share": 1}`, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +59,7 @@ func TestPollStaffStopsOnARepeatedPage(t *testing.T) {
 	srv, calls := staffServer(t, 300, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := pagingHub(t, srv.URL).pollStaff(ctx); err == nil || calls.Load() != 2 {
+	if err := hub.PollStaff(ctx, pagingHub(t, srv.URL)); err == nil || calls.Load() != 2 {
 		t.Fatalf("pollStaff = %v after %d calls, want a 'repeated page' error after 2", err, calls.Load())
 	}
 }
@@ -80,10 +73,10 @@ func TestPollStaffPagesWithoutTotalCount(t *testing.T) {
 			h := pagingHub(t, srv.URL)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if err := h.pollStaff(ctx); err != nil {
+			if err := hub.PollStaff(ctx, h); err != nil {
 				t.Fatal(err)
 			}
-			if _, _, known := h.dir.current(int64(1000 + n - 1)); !known {
+			if !hub.KnowsStaff(h, int64(1000+n-1)) {
 				t.Fatalf("staff %d (the last page) unknown after a poll of %d calls", 1000+n-1, calls.Load())
 			}
 			if want := int32(n/100 + 1); calls.Load() != want {

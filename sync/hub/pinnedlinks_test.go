@@ -239,3 +239,17 @@ func TestDuplicateEmailLinksNeither(t *testing.T) {
 		t.Fatalf("want the duplicate warning once, got %d:\n%s", len(got), strings.Join(got, ""))
 	}
 }
+
+// A hub whose pins cannot be read refuses to start: starting without them
+// would link everyone again from their current e-mail.
+func TestHubRefusesToStartOnACorruptLinksFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, hub.LinksFileName), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := hubtest.Build(hub.Vendors{OmnideskURL: "http://127.0.0.1:1", OmnideskEmail: "a@b.c", OmnideskAPIKey: "k",
+		ChaportURL: "http://127.0.0.1:1", ChaportToken: "t"}, `{}`, func(c *hub.Config) { c.StateDir = dir })
+	if err == nil || !strings.Contains(err.Error(), hub.LinksFileName) {
+		t.Fatalf("New with a corrupt links file: %v", err)
+	}
+}

@@ -33,9 +33,8 @@ type hubRunner struct {
 	// next, as omnitray-hub's state directory does.
 	budgetFile string
 
-	cancel context.CancelFunc
-	srv    *http.Server
-	done   chan struct{}
+	cancel context.CancelFunc // ends the current life's readiness watch
+	run    *hubtest.Running
 }
 
 // start runs a new hub (new clients, new pacer, as a new process would have)
@@ -59,15 +58,9 @@ func (r *hubRunner) start(addr string) error {
 	life := &hubLife{start: time.Now(), readyDone: make(chan struct{})}
 	r.lives = append(r.lives, life)
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := &http.Server{Handler: h.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
-	go func() { _ = srv.Serve(ln) }()
-	go func() {
-		_ = h.Run(ctx)
-		close(done)
-	}()
-	go watchReady(ctx, "http://"+r.addr+"/healthz", life)
-	r.cancel, r.srv, r.done = cancel, srv, done
+	r.run = hubtest.ServeOn(r.t, ctx, h, ln)
+	go watchReady(ctx, r.run.URL+"/healthz", life)
+	r.cancel = cancel
 	return nil
 }
 
@@ -96,8 +89,7 @@ func (r *hubRunner) stop() {
 		return
 	}
 	r.cancel()
-	_ = r.srv.Close()
-	<-r.done
+	r.run.Stop()
 	life := r.lives[len(r.lives)-1]
 	life.stop = time.Now()
 	<-life.readyDone

@@ -109,7 +109,7 @@ func TestTwoComputersOneEmployee(t *testing.T) {
 // too, the locked one writes offline as a lone computer does.
 func TestDesktopLockWhileActiveElsewhere(t *testing.T) {
 	testdesktop.Need(t, "system-bus")
-	logind := testdesktop.StartFakeLogind(t)
+	logind := testdesktop.StartFakeLogind(t, testdesktop.LogindOptions{})
 	s := startStack(t)
 	s.setStaffStatus(staffAnna, statusOnline)
 	startTrayAgent(t, s, staffAnna, "--grace", "60s", "--lease", "60s", "--computer-name", "desk")

@@ -177,7 +177,7 @@ func TestDesktopOfflineSoonNotification(t *testing.T) {
 
 func TestDesktopLockAndSleep(t *testing.T) {
 	testdesktop.Need(t, "system-bus")
-	logind := testdesktop.StartFakeLogind(t)
+	logind := testdesktop.StartFakeLogind(t, testdesktop.LogindOptions{})
 	s := startStack(t)
 	s.setStaffStatus(staffAnna, statusOnline)
 	startTrayAgent(t, s, staffAnna, "--grace", "60s", "--lease", "60s")

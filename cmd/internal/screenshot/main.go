@@ -28,6 +28,7 @@ import (
 	"github.com/omnitray/omnitray/agent"
 	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/hub"
+	"github.com/omnitray/omnitray/sync/hub/hubtest"
 	"github.com/omnitray/omnitray/sync/sandbox"
 	"github.com/omnitray/omnitray/tray"
 )
@@ -258,18 +259,11 @@ func waitState(ctx context.Context, a *agent.Agent, ok func(agent.State) bool) e
 }
 
 // startHub runs a hub against the sandbox on a free loopback port, as the
-// demo does (cmd/omnitray/demo.go).
+// demo does (cmd/omnitray/demo.go), built the tests' way (hubtest).
 func startHub(ctx context.Context, sb *sandbox.Sandbox, secret []byte) (string, error) {
-	fc, err := hub.ParseFile(fmt.Appendf(nil, `{"chat_access": {"%d": true}, "min_poll_interval": "1s"}`,
-		sandbox.StatusChatDuty))
-	if err != nil {
-		return "", err
-	}
-	od, cp, err := hub.Vendors(sb.Endpoints()).Clients(fc)
-	if err != nil {
-		return "", err
-	}
-	h, err := hub.New(hub.Config{Omnidesk: od, Chaport: cp, Secret: secret, File: fc, OmnideskURL: sb.OmnideskURL})
+	h, err := hubtest.Build(hub.Vendors(sb.Endpoints()),
+		fmt.Sprintf(`{"chat_access": {"%d": true}, "min_poll_interval": "1s"}`, sandbox.StatusChatDuty),
+		func(c *hub.Config) { c.Secret, c.OmnideskURL = secret, sb.OmnideskURL })
 	if err != nil {
 		return "", err
 	}

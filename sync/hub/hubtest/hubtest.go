@@ -1,12 +1,14 @@
-// Package hubtest builds and runs a real hub on a sandbox's fakes, for the
-// tests and benchmarks of other packages: one way to wire them, so that each
-// test says only what differs (its hub.json, its clock, its budget file).
+// Package hubtest builds and runs a real hub on a sandbox's fakes (or any
+// vendor endpoints), for the tests, benchmarks and test tools of other
+// packages: one way to wire them, so that each says only what differs (its
+// hub.json, its clock, its budget file, its state directory, its address).
 package hubtest
 
 import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -23,23 +25,30 @@ var Secret = []byte("hubtest-secret-0123456789abcdef0")
 // silent logger; tweak, if set, edits the config first. Errors end tb.
 func New(tb testing.TB, sb *sandbox.Sandbox, file string, tweak func(*hub.Config)) *hub.Hub {
 	tb.Helper()
-	fc, err := hub.ParseFile([]byte(file))
+	h, err := Build(hub.Vendors(sb.Endpoints()), file, tweak)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	od, cp, err := hub.Vendors(sb.Endpoints()).Clients(fc)
+	return h
+}
+
+// Build is New on any vendor endpoints, returning its error: for a test
+// that expects the hub to refuse, one whose Omnidesk is a fake of its own,
+// or a program without a testing.TB.
+func Build(v hub.Vendors, file string, tweak func(*hub.Config)) (*hub.Hub, error) {
+	fc, err := hub.ParseFile([]byte(file))
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
+	}
+	od, cp, err := v.Clients(fc)
+	if err != nil {
+		return nil, err
 	}
 	cfg := hub.Config{Omnidesk: od, Chaport: cp, Secret: Secret, File: fc, Logger: slog.New(slog.DiscardHandler)}
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	h, err := hub.New(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return h
+	return hub.New(cfg)
 }
 
 // Running is a hub serving on loopback.
@@ -51,10 +60,23 @@ type Running struct {
 	done chan struct{}
 }
 
-// Serve runs h behind an httptest server until Stop, ctx's end or tb's end.
+// Serve runs h behind an httptest server on a new loopback port until Stop,
+// ctx's end or tb's end.
 func Serve(tb testing.TB, ctx context.Context, h *hub.Hub) *Running {
+	return ServeOn(tb, ctx, h, nil)
+}
+
+// ServeOn is Serve on ln (nil: a new loopback port), for a test that
+// restarts its hub on the same address.
+func ServeOn(tb testing.TB, ctx context.Context, h *hub.Hub, ln net.Listener) *Running {
 	ctx, stop := context.WithCancel(ctx)
-	r := &Running{Hub: h, srv: httptest.NewServer(h.Handler()), stop: stop, done: make(chan struct{})}
+	srv := httptest.NewUnstartedServer(h.Handler())
+	if ln != nil {
+		_ = srv.Listener.Close()
+		srv.Listener = ln
+	}
+	srv.Start()
+	r := &Running{Hub: h, srv: srv, stop: stop, done: make(chan struct{})}
 	r.URL = r.srv.URL
 	go func() {
 		defer close(r.done)
@@ -64,12 +86,13 @@ func Serve(tb testing.TB, ctx context.Context, h *hub.Hub) *Running {
 	return r
 }
 
-// Stop ends the hub and waits for Run to return (it saves its state on the
-// way out), then closes the server. It may be called more than once.
+// Stop ends the hub as a process exit would: its pollers stop, its port
+// closes and every agent's connection drops; then it waits for Run to return
+// (it saves its state on the way out). It may be called more than once.
 func (r *Running) Stop() {
 	r.stop()
-	<-r.done
 	r.srv.Close()
+	<-r.done
 }
 
 // WaitReady waits until /healthz answers 200: the first staff poll is in
