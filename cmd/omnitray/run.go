@@ -18,6 +18,7 @@ import (
 	"github.com/omnitray/omnitray/agent/notify"
 	"github.com/omnitray/omnitray/agent/secrets"
 	"github.com/omnitray/omnitray/cmd/internal/cli"
+	"github.com/omnitray/omnitray/desktop"
 	"github.com/omnitray/omnitray/sync/feed"
 )
 
@@ -205,8 +206,8 @@ func runAgent(ctx context.Context, args []string) error {
 	if *headless {
 		return runHeadless(ctx, a, path, log, *f.reminder)
 	}
-	return runTray(ctx, trayRun{agent: a, hub: *f.hub, signedIn: token != "", control: path, log: log,
-		reminder: *f.reminder})
+	return desktop.Run(ctx, desktop.Options{Agent: a, SignedIn: token != "", Control: path, Logger: log,
+		Reminder: *f.reminder})
 }
 
 // runHeadless runs the agent without a tray until ctx ends (a signal) or
