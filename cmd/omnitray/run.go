@@ -74,11 +74,10 @@ func (f *agentFlags) parse(args []string) error {
 	if err := f.fs.NoArgs(); err != nil {
 		return err
 	}
-	path, explicit := *f.config, *f.config != ""
-	if !explicit {
-		if dir, err := os.UserConfigDir(); err == nil {
-			path = filepath.Join(dir, "omnitray", "config.json")
-		}
+	explicit := *f.config != ""
+	path, err := agentConfigPath(*f.config)
+	if err != nil {
+		path = "" // no config folder: flags and variables only
 	}
 	if path != "" {
 		values, err := readConfigFile(path)
@@ -115,6 +114,19 @@ func (f *agentFlags) parse(args []string) error {
 		return cli.Usagef("--chat-url must be an http(s) URL template")
 	}
 	return nil
+}
+
+// agentConfigPath is where 'omnitray run' reads its config file and
+// 'omnitray login --hub' writes it: one default for both.
+func agentConfigPath(explicit string) (string, error) {
+	if explicit != "" {
+		return explicit, nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("finding the config folder: %w", err)
+	}
+	return filepath.Join(dir, "omnitray", "config.json"), nil
 }
 
 // readConfigFile reads a flat JSON object; values may be strings, numbers or
