@@ -10,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -204,18 +203,6 @@ func readTokenLine(r io.Reader) (string, error) {
 		return "", cli.Usagef("no token on stdin; type it at a terminal or pipe it in: omnitray-hub token --staff ID | omnitray login")
 	}
 	return token, nil
-}
-
-// agentConfigPath is where 'omnitray run' looks for its config file.
-func agentConfigPath(explicit string) (string, error) {
-	if explicit != "" {
-		return explicit, nil
-	}
-	dir, err := os.UserConfigDir()
-	if err != nil {
-		return "", fmt.Errorf("finding the config folder: %w", err)
-	}
-	return filepath.Join(dir, "omnitray", "config.json"), nil
 }
 
 // mergeConfigFile sets keys in the flat JSON object at path (a nil value

@@ -18,6 +18,7 @@ import (
 	"github.com/omnitray/omnitray/agent/notify"
 	"github.com/omnitray/omnitray/agent/secrets"
 	"github.com/omnitray/omnitray/cmd/internal/cli"
+	"github.com/omnitray/omnitray/desktop"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/rules"
 )
@@ -74,11 +75,10 @@ func (f *agentFlags) parse(args []string) error {
 	if err := f.fs.NoArgs(); err != nil {
 		return err
 	}
-	path, explicit := *f.config, *f.config != ""
-	if !explicit {
-		if dir, err := os.UserConfigDir(); err == nil {
-			path = filepath.Join(dir, "omnitray", "config.json")
-		}
+	explicit := *f.config != ""
+	path, err := agentConfigPath(*f.config)
+	if err != nil {
+		path = "" // no config folder: flags and variables only
 	}
 	if path != "" {
 		values, err := readConfigFile(path)
@@ -115,6 +115,19 @@ func (f *agentFlags) parse(args []string) error {
 		return cli.Usagef("--chat-url must be an http(s) URL template")
 	}
 	return nil
+}
+
+// agentConfigPath is where 'omnitray run' reads its config file and
+// 'omnitray login --hub' writes it: one default for both.
+func agentConfigPath(explicit string) (string, error) {
+	if explicit != "" {
+		return explicit, nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("finding the config folder: %w", err)
+	}
+	return filepath.Join(dir, "omnitray", "config.json"), nil
 }
 
 // readConfigFile reads a flat JSON object; values may be strings, numbers or
@@ -206,8 +219,8 @@ func runAgent(ctx context.Context, args []string) error {
 	if *headless {
 		return runHeadless(ctx, a, path, log, *f.reminder)
 	}
-	return runTray(ctx, trayRun{agent: a, hub: *f.hub, signedIn: token != "", control: path, log: log,
-		reminder: *f.reminder})
+	return desktop.Run(ctx, desktop.Options{Agent: a, SignedIn: token != "", Control: path, Logger: log,
+		Reminder: *f.reminder})
 }
 
 // runHeadless runs the agent without a tray until ctx ends (a signal) or

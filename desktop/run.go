@@ -1,4 +1,4 @@
-package main
+package desktop
 
 import (
 	"context"
@@ -19,21 +19,23 @@ import (
 	"github.com/omnitray/omnitray/tray"
 )
 
-type trayRun struct {
-	agent    *agent.Agent // nil when signed out
-	hub      string
-	signedIn bool
-	control  string
-	log      *slog.Logger
-	reminder time.Duration
+// Options are what `omnitray run` settled before the desktop starts.
+type Options struct {
+	Agent    *agent.Agent // nil when signed out
+	SignedIn bool         // a token was found (so a nil Agent means no hub URL)
+	Control  string       // the control socket's path
+	Logger   *slog.Logger
+	Reminder time.Duration // for a handed-over chat nobody answered
 }
 
-// runTray runs the desktop agent: the sync, presence signals,
-// notifications, and the tray on this (the main) goroutine.
-func runTray(ctx context.Context, r trayRun) error {
+// Run runs the desktop agent: the sync, presence signals, notifications,
+// and the tray on this goroutine (on macOS it must be the main one). It
+// returns once the tray has ended (Quit, sign-out, ctx) and the agent has
+// stopped.
+func Run(ctx context.Context, r Options) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	log := r.log
+	log := r.Logger
 	n, err := notify.New(notify.Options{AppName: "Omnitray", DesktopEntry: "omnitray", Logger: log})
 	if err != nil {
 		log.Info("desktop notifications are unavailable; continuing without them", "err", err)
@@ -47,13 +49,13 @@ func runTray(ctx context.Context, r trayRun) error {
 		_ = n.Notify(ctx, notify.Notification{Topic: "no-tray", Title: "Omnitray has no tray icon", Body: msg})
 	}
 	entry := loginItem(log)
-	a := r.agent
+	a := r.Agent
 	agentDone := make(chan struct{})
 	if a == nil {
 		close(agentDone)
 	}
 	if a != nil {
-		if err := a.ServeControl(ctx, r.control, func() {
+		if err := a.ServeControl(ctx, r.Control, func() {
 			_ = n.Notify(ctx, notify.Notification{Topic: "running", Title: "Omnitray is running",
 				Body: "Its icon is in the system tray.", Urgency: notify.Low})
 		}); err != nil {
@@ -74,11 +76,11 @@ func runTray(ctx context.Context, r trayRun) error {
 		go a.RunSwitchActions(ctx, switchN, openURL)
 		statusN, chatN := agent.SplitNotifier(ctx, rest)
 		go a.RunNotices(ctx, statusN)
-		go a.RunChatNotices(ctx, chatN, agent.ChatNoticeOptions{Reminder: r.reminder, OpenURL: openURL})
+		go a.RunChatNotices(ctx, chatN, agent.ChatNoticeOptions{Reminder: r.Reminder, OpenURL: openURL})
 		go watchPresence(ctx, a, log)
 	} else {
 		why := "No hub token is stored."
-		if r.signedIn {
+		if r.SignedIn {
 			why = "No hub URL is set."
 		}
 		agent.SignInNeeded(ctx, n, why, log)
