@@ -54,7 +54,7 @@ type Agent struct {
 
 	cmds      chan func(*loop)
 	snapshots *broadcaster
-	chats     chan feed.ChatEvent // to RunChatNotices
+	chats     chan feed.ChatEvent // to ChatEvents' reader (chats.go)
 	signOut   signOutHook         // `omnitray logout` (stop.go)
 }
 
@@ -110,6 +110,12 @@ func New(cfg Config) (*Agent, error) {
 
 // State returns the latest snapshot.
 func (a *Agent) State() State { return a.snapshots.latest() }
+
+// Clock is the agent's clock, for its users' timers (agent/notices).
+func (a *Agent) Clock() clock.Clock { return a.clock }
+
+// Logger is the agent's log, for its users (agent/notices).
+func (a *Agent) Logger() *slog.Logger { return a.log }
 
 // Watch delivers every new snapshot (the latest one wins if the reader is
 // slow) until ctx ends.

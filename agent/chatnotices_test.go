@@ -1,4 +1,4 @@
-package agent
+package agent_test
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omnitray/omnitray/agent"
+	"github.com/omnitray/omnitray/agent/notices"
 	"github.com/omnitray/omnitray/agent/notify"
 	"github.com/omnitray/omnitray/sync/feed"
 )
@@ -17,45 +19,31 @@ func handover(id int64, visitor string, lines ...feed.ChatLine) feed.ChatEvent {
 		BotName: "Helper Bot", OperatorID: "op1", Transcript: lines}
 }
 
-func startChatNotices(t *testing.T) (*harness, *notify.Fake) {
-	h := startAgent(t, 1)
-	h.expectWrite("online")
+func startChatNotices(t *testing.T) (*agent.TestAgent, *notify.Fake) {
+	h := agent.StartTestAgent(t, 1)
+	h.ExpectWrite("online")
 	f := notify.NewFake()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go h.a.RunChatNotices(ctx, f, ChatNoticeOptions{})
+	go notices.RunChats(ctx, h.A, f, notices.ChatOptions{})
 	return h, f
-}
-
-// advanceUntil moves the fake clock in steps until cond holds: the notifier
-// arms its timer when it sees an event, which the test cannot observe.
-func (h *harness) advanceUntil(step time.Duration, what string, cond func() bool) {
-	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("never: %s", what)
-		}
-		h.clock.Advance(step)
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func TestHandoverNotificationThenReminder(t *testing.T) {
 	h, f := startChatNotices(t)
-	h.pushChat(handover(1042, "Maria <b>K</b>",
+	h.PushChat(handover(1042, "Maria <b>K</b>",
 		feed.ChatLine{From: "visitor", Text: "Hi"},
 		feed.ChatLine{From: "bot", Text: "How can I help?"},
 		feed.ChatLine{From: "visitor", Text: strings.Repeat("x", 50_000)},
 		feed.ChatLine{From: "bot", Text: "What is your e-mail?"},
 		feed.ChatLine{From: "visitor", Text: "maria@example.com"}))
-	s := h.waitState("recent chat", func(s State) bool { return len(s.RecentChats) == 1 })
+	s := h.WaitState("recent chat", func(s agent.State) bool { return len(s.RecentChats) == 1 })
 	if rc := s.RecentChats[0]; rc.VisitorName != "Maria <b>K</b>" || rc.URL != "https://app.chaport.com/#/chats/65aa" {
 		t.Fatalf("recent chat %+v", rc)
 	}
-	h.advanceUntil(time.Second, "the hand-over notification", func() bool { return len(f.Sent()) == 1 })
+	h.AdvanceUntil(time.Second, "the hand-over notification", func() bool { return len(f.Sent()) == 1 })
 	n := f.Sent()[0]
-	if n.Topic != TopicHandover || n.Title != "Maria <b>K</b> — from bot Helper Bot" {
+	if n.Topic != notices.TopicHandover || n.Title != "Maria <b>K</b> — from bot Helper Bot" {
 		t.Fatalf("title %q", n.Title)
 	}
 	lines := strings.Split(n.Body, "\n")
@@ -63,15 +51,15 @@ func TestHandoverNotificationThenReminder(t *testing.T) {
 		len([]rune(lines[1])) > 200 {
 		t.Fatalf("body %q", n.Body)
 	}
-	if len(n.Actions) != 2 || n.Actions[0].Key != ActionOpenChat || n.Actions[1].Key != ActionDismiss {
+	if len(n.Actions) != 2 || n.Actions[0].Key != notices.ActionOpenChat || n.Actions[1].Key != notices.ActionDismiss {
 		t.Fatalf("actions %+v", n.Actions)
 	}
 	// No reply within the reminder delay: one reminder.
-	h.advanceUntil(30*time.Second, "the reminder", func() bool { return len(f.Sent()) == 2 })
-	if r := f.Sent()[1]; r.Topic != TopicReminder || !strings.Contains(r.Title, "still waiting") {
+	h.AdvanceUntil(30*time.Second, "the reminder", func() bool { return len(f.Sent()) == 2 })
+	if r := f.Sent()[1]; r.Topic != notices.TopicReminder || !strings.Contains(r.Title, "still waiting") {
 		t.Fatalf("reminder %+v", r)
 	}
-	h.clock.Advance(10 * time.Minute)
+	h.Clock.Advance(10 * time.Minute)
 	time.Sleep(50 * time.Millisecond)
 	if len(f.Sent()) != 2 {
 		t.Fatalf("more than one reminder: %+v", f.Sent())
@@ -80,11 +68,11 @@ func TestHandoverNotificationThenReminder(t *testing.T) {
 
 func TestOperatorReplyCancelsTheReminder(t *testing.T) {
 	h, f := startChatNotices(t)
-	h.pushChat(handover(7, "Ivan", feed.ChatLine{From: "bot", Text: "Hello"}))
-	h.advanceUntil(time.Second, "the hand-over notification", func() bool { return len(f.Sent()) == 1 })
-	h.pushChat(feed.ChatEvent{Kind: feed.ChatOperatorReply, ChatID: 7})
+	h.PushChat(handover(7, "Ivan", feed.ChatLine{From: "bot", Text: "Hello"}))
+	h.AdvanceUntil(time.Second, "the hand-over notification", func() bool { return len(f.Sent()) == 1 })
+	h.PushChat(feed.ChatEvent{Kind: feed.ChatOperatorReply, ChatID: 7})
 	time.Sleep(50 * time.Millisecond) // the reply reaches the notifier
-	h.clock.Advance(5 * time.Minute)
+	h.Clock.Advance(5 * time.Minute)
 	time.Sleep(50 * time.Millisecond)
 	if len(f.Sent()) != 1 {
 		t.Fatalf("a reminder came despite the reply: %+v", f.Sent())
@@ -97,7 +85,7 @@ func TestAThousandHandoversAreCoalesced(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	for i := range 1000 {
-		h.pushChat(handover(int64(10_000+i), "Visitor", feed.ChatLine{From: "bot", Text: strings.Repeat("q", 500)}))
+		h.PushChat(handover(int64(10_000+i), "Visitor", feed.ChatLine{From: "bot", Text: strings.Repeat("q", 500)}))
 		if i%20 == 19 {
 			// The hub's send queue is 64 frames (its chat watcher reads at
 			// most 20 chats a poll); let the agent drain it.
@@ -106,12 +94,12 @@ func TestAThousandHandoversAreCoalesced(t *testing.T) {
 	}
 	// Every hand-over is counted once, in one detailed notification or in a
 	// "N chats handed over" summary.
-	announced := func() (notices, chats int) {
+	announced := func() (shown, chats int) {
 		for _, n := range f.Sent() {
-			if n.Topic != TopicHandover {
+			if n.Topic != notices.TopicHandover {
 				continue
 			}
-			notices++
+			shown++
 			if k, ok := strings.CutSuffix(n.Title, " chats handed over"); ok {
 				c, _ := strconv.Atoi(k)
 				chats += c
@@ -119,9 +107,9 @@ func TestAThousandHandoversAreCoalesced(t *testing.T) {
 				chats++
 			}
 		}
-		return notices, chats
+		return shown, chats
 	}
-	h.advanceUntil(time.Second, "all 1000 hand-overs announced", func() bool {
+	h.AdvanceUntil(time.Second, "all 1000 hand-overs announced", func() bool {
 		_, chats := announced()
 		return chats >= 1000
 	})
@@ -135,18 +123,11 @@ func TestAThousandHandoversAreCoalesced(t *testing.T) {
 	if handovers > 20 {
 		t.Fatalf("%d hand-over notifications for one burst", handovers)
 	}
-	if s := h.a.State(); len(s.RecentChats) != maxRecentChats {
+	if s := h.A.State(); len(s.RecentChats) != agent.MaxRecentChats {
 		t.Fatalf("recent chats %d", len(s.RecentChats))
 	}
 	t.Logf("1000 hand-overs → %d hand-over notifications; heap %+d KB", handovers,
 		(int64(after.HeapAlloc)-int64(before.HeapAlloc))/1024)
-}
-
-func TestChatURLEscapesIDs(t *testing.T) {
-	got := ChatURL("https://x.test/c/{visitor_id}/{chat_id}", feed.ChatEvent{VisitorID: "../a?b#c", ChatID: 5})
-	if got != "https://x.test/c/..%2Fa%3Fb%23c/5" {
-		t.Fatal(got)
-	}
 }
 
 // TestUnnamedBotHasItsOwnWording: a hand-over whose events name no bot
@@ -155,12 +136,12 @@ func TestUnnamedBotHasItsOwnWording(t *testing.T) {
 	h, f := startChatNotices(t)
 	ev := handover(1043, "Visitor 0a01", feed.ChatLine{From: "bot", Text: "Hi"})
 	ev.BotName = ""
-	h.pushChat(ev)
-	s := h.waitState("recent chat", func(s State) bool { return len(s.RecentChats) == 1 })
+	h.PushChat(ev)
+	s := h.WaitState("recent chat", func(s agent.State) bool { return len(s.RecentChats) == 1 })
 	if s.RecentChats[0].BotName != "the chat bot" {
 		t.Fatalf("recent chat bot %q", s.RecentChats[0].BotName)
 	}
-	h.advanceUntil(time.Second, "the hand-over notification", func() bool { return len(f.Sent()) == 1 })
+	h.AdvanceUntil(time.Second, "the hand-over notification", func() bool { return len(f.Sent()) == 1 })
 	if got := f.Sent()[0].Title; got != "Visitor 0a01 — from the chat bot" {
 		t.Fatalf("title %q", got)
 	}

@@ -11,18 +11,18 @@ import (
 // maxRecentChats is how many hand-overs the tray lists.
 const maxRecentChats = 5
 
-// chatQueue bounds the hand-over events waiting for the chat notifier; a
+// chatQueue bounds the hand-over events waiting for ChatEvents' reader; a
 // flood beyond it drops the oldest, which the notifier would only have
 // folded into a "N chats handed over" summary anyway.
 const chatQueue = 256
 
-// onChat records a hand-over for the tray and passes every chat event to
-// the chat notifier without ever blocking the loop.
+// onChat records a hand-over for the tray and passes every chat event on
+// to ChatEvents' reader (the chat notices) without ever blocking the loop.
 func (l *loop) onChat(ce feed.ChatEvent) {
 	ce.Transcript = boundTranscript(ce.Transcript)
 	if ce.Kind == feed.ChatHandover {
-		rc := RecentChat{ChatID: ce.ChatID, VisitorID: ce.VisitorID, VisitorName: displayName(ce.VisitorName),
-			BotName: botName(ce.BotName), At: ce.At, URL: ChatURL(l.a.cfg.ChatURL, ce)}
+		rc := RecentChat{ChatID: ce.ChatID, VisitorID: ce.VisitorID, VisitorName: DisplayName(ce.VisitorName),
+			BotName: botName(ce.BotName), At: ce.At, URL: l.a.ChatLink(ce)}
 		kept := []RecentChat{rc}
 		for _, r := range l.recent {
 			if r.ChatID != ce.ChatID && len(kept) < maxRecentChats {
@@ -69,6 +69,15 @@ func boundTranscript(lines []feed.ChatLine) []feed.ChatLine {
 // documented; the template is a setting (--chat-url).
 const DefaultChatURL = "https://app.chaport.com/#/chats/{visitor_id}"
 
+// ChatEvents delivers the hub's chat events (hand-overs and first replies)
+// while Run runs, for one reader: the chat notices (agent/notices). Events
+// wait in a bounded queue that drops the oldest; nothing ever blocks the
+// loop.
+func (a *Agent) ChatEvents() <-chan feed.ChatEvent { return a.chats }
+
+// ChatLink is the web address of ce's chat, from Config.ChatURL.
+func (a *Agent) ChatLink(ce feed.ChatEvent) string { return ChatURL(a.cfg.ChatURL, ce) }
+
 // ChatURL fills a URL template with a chat's ids ({visitor_id}, {chat_id}),
 // escaped, so that untrusted ids cannot change the URL's shape.
 func ChatURL(template string, ce feed.ChatEvent) string {
@@ -79,33 +88,31 @@ func ChatURL(template string, ce feed.ChatEvent) string {
 		"{chat_id}", strconv.FormatInt(ce.ChatID, 10)).Replace(template)
 }
 
-// displayName bounds an untrusted name for one menu line or title.
-func displayName(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if s == "" {
+// DisplayName bounds an untrusted name (a visitor's, a bot's) for one menu
+// line or notification title; an empty one is "A visitor".
+func DisplayName(s string) string {
+	if s = OneLine(s, 40); s == "" {
 		return "A visitor"
 	}
-	if r := []rune(s); len(r) > 40 {
-		return string(r[:40]) + "…"
+	return s
+}
+
+// OneLine folds s's runs of white space into single spaces and cuts it to
+// n runes, ending a cut text with "…".
+func OneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
 	}
 	return s
 }
 
 // botName bounds a bot's name for display. Chaport's events do not always
 // name the bot: an unnamed one is "the chat bot", never the visitor
-// placeholder displayName gives.
+// placeholder DisplayName gives.
 func botName(s string) string {
 	if strings.TrimSpace(s) == "" {
 		return "the chat bot"
 	}
-	return displayName(s)
-}
-
-// fromBot says where a hand-over came from: "from bot Helper", or "from the
-// chat bot" when the events name none.
-func fromBot(name string) string {
-	if strings.TrimSpace(name) == "" {
-		return "from the chat bot"
-	}
-	return "from bot " + displayName(name)
+	return DisplayName(s)
 }

@@ -56,7 +56,7 @@ func ReadHistory(ctx context.Context, path string, since time.Time) ([]history.E
 	default:
 		var msg [200]byte
 		n, _ := resp.Body.Read(msg[:])
-		return nil, fmt.Errorf("the agent could not read the history: %s", oneLineCut(string(msg[:n]), 160))
+		return nil, fmt.Errorf("the agent could not read the history: %s", OneLine(string(msg[:n]), 160))
 	}
 	var entries []history.Entry
 	if err := json.NewDecoder(resp.Body).Decode(&entries); err != nil {

@@ -6,56 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/omnitray/omnitray/agent/notify"
-	"github.com/omnitray/omnitray/sync/chaport"
-	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/rules"
 )
-
-// startSeen starts an agent whose hub says Chaport shows real for the
-// operator, read at the fake clock's start.
-func startSeen(t *testing.T, status int64, real string, tweak func(*Config)) (*harness, *notify.Fake) {
-	h := newFakeHub(t, status)
-	h.seen.Store(&feed.ChaportSeen{Status: chaport.Status(real), RealStatus: chaport.Status(real), ReadAt: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)})
-	hs := startAgentOn(t, h, tweak)
-	f := notify.NewFake()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go hs.a.RunNotices(ctx, f)
-	return hs, f
-}
-
-// TestNoCountdownWhenChaportIsAlreadyOffline: Omnidesk offline at start and
-// Chaport already offline: no countdown, no "goes offline" notification,
-// no offline write, and the why line says so.
-func TestNoCountdownWhenChaportIsAlreadyOffline(t *testing.T) {
-	h, f := startSeen(t, 2, "offline", nil)
-	s := h.waitStatus(2)
-	if !s.OfflineAt.IsZero() || !strings.Contains(s.Reason, "Chaport already offline") || strings.Contains(s.Reason, " in ") {
-		t.Fatalf("state %+v: want no countdown and an honest why line", s)
-	}
-	h.clock.Advance(3 * time.Minute)
-	h.expectNoWrite()
-	if sent := f.Sent(); len(sent) != 0 {
-		t.Fatalf("notified %+v", sent)
-	}
-	// Access back: online at once, as ever.
-	h.push(1)
-	h.expectWrite("online")
-}
-
-// TestCountdownWhenChaportShowsOnline: the same start with Chaport online
-// (say, set by hand) still counts down and writes offline after the grace.
-func TestCountdownWhenChaportShowsOnline(t *testing.T) {
-	h, f := startSeen(t, 2, "online", nil)
-	s := h.waitState("countdown", func(s State) bool { return !s.OfflineAt.IsZero() && s.Connection == Connected })
-	if !strings.Contains(s.Reason, "Chaport offline in 3m0s") {
-		t.Fatalf("reason %q", s.Reason)
-	}
-	waitSent(t, f, 1)
-	h.clock.Advance(3 * time.Minute)
-	h.expectWrite("offline")
-}
 
 // TestDriftCheckWithoutALease: Omnitray's offline lease ended, then someone
 // set the operator online in Chaport while Omnidesk gives no chat access.

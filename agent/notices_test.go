@@ -1,4 +1,4 @@
-package agent
+package agent_test
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omnitray/omnitray/agent"
+	"github.com/omnitray/omnitray/agent/notices"
 	"github.com/omnitray/omnitray/agent/notify"
 )
 
@@ -25,35 +27,35 @@ func waitSent(t *testing.T, f *notify.Fake, n int) []notify.Notification {
 }
 
 func TestOfflineSoonNoticeAndStayOnline(t *testing.T) {
-	h := startAgent(t, 1)
-	h.expectWrite("online")
+	h := agent.StartTestAgent(t, 1)
+	h.ExpectWrite("online")
 	f := notify.NewFake()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go h.a.RunNotices(ctx, f)
+	go notices.Run(ctx, h.A, f)
 
-	h.push(120273) // Lunch: no chat access
+	h.Push(120273) // Lunch: no chat access
 	sent := waitSent(t, f, 1)
 	n := sent[0]
-	if n.Topic != TopicOfflineSoon || !strings.Contains(n.Title, "3:00") || !strings.Contains(n.Body, "Lunch") ||
-		len(n.Actions) != 1 || n.Actions[0].Key != ActionStayOnline {
+	if n.Topic != notices.TopicOfflineSoon || !strings.Contains(n.Title, "3:00") || !strings.Contains(n.Body, "Lunch") ||
+		len(n.Actions) != 1 || n.Actions[0].Key != notices.ActionStayOnline {
 		t.Fatalf("offline-soon notification: %+v", n)
 	}
-	first := h.waitState("pending", func(s State) bool { return !s.OfflineAt.IsZero() }).OfflineAt
+	first := h.WaitState("pending", func(s agent.State) bool { return !s.OfflineAt.IsZero() }).OfflineAt
 
 	// The action postpones the offline and the notice is replaced (same
 	// topic) with the new deadline.
-	f.Trigger(TopicOfflineSoon, ActionStayOnline)
-	s := h.waitState("postponed", func(s State) bool { return s.OfflineAt.After(first) })
-	if want := h.clock.Now().Add(StayOnlineFor); !s.OfflineAt.Equal(want) {
+	f.Trigger(notices.TopicOfflineSoon, notices.ActionStayOnline)
+	s := h.WaitState("postponed", func(s agent.State) bool { return s.OfflineAt.After(first) })
+	if want := h.Clock.Now().Add(agent.StayOnlineFor); !s.OfflineAt.Equal(want) {
 		t.Fatalf("offline at %v, want %v", s.OfflineAt, want)
 	}
 	sent = waitSent(t, f, 2)
-	if sent[1].Topic != TopicOfflineSoon || !strings.Contains(sent[1].Title, "5:00") {
+	if sent[1].Topic != notices.TopicOfflineSoon || !strings.Contains(sent[1].Title, "5:00") {
 		t.Fatalf("repeat: %+v", sent[1])
 	}
 	// Access back: the notice goes away.
-	h.push(1)
+	h.Push(1)
 	deadline := time.Now().Add(10 * time.Second)
 	for len(f.Dismissed()) == 0 {
 		if time.Now().After(deadline) {
@@ -64,54 +66,110 @@ func TestOfflineSoonNoticeAndStayOnline(t *testing.T) {
 }
 
 func TestConnectionNoticesAreCoalesced(t *testing.T) {
-	h := startAgent(t, 1)
-	h.expectWrite("online")
+	h := agent.StartTestAgent(t, 1)
+	h.ExpectWrite("online")
 	f := notify.NewFake()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go h.a.RunNotices(ctx, f)
-	h.waitStatus(1)
-	time.Sleep(50 * time.Millisecond) // let RunNotices see the connected state first
+	go notices.Run(ctx, h.A, f)
+	h.WaitStatus(1)
+	time.Sleep(50 * time.Millisecond) // let notices.Run see the connected state first
 
-	h.drop()
-	h.waitState("disconnected", func(s State) bool { return s.Connection == Disconnected })
+	h.Drop()
+	h.WaitState("disconnected", func(s agent.State) bool { return s.Connection == agent.Disconnected })
 	if len(f.Sent()) != 0 {
 		t.Fatal("a blip was announced at once")
 	}
-	// The lost notice waits lostAfter; the reconnect timer (1 s) fires
+	// The lost notice waits notices.LostAfter; the reconnect timer (1 s) fires
 	// first on the same clock, so jump well past both.
-	h.srv.Close() // keep it down: the reconnect attempts fail
+	h.CloseHub() // keep it down: the reconnect attempts fail
 	deadline := time.Now().Add(10 * time.Second)
 	for len(f.Sent()) == 0 && time.Now().Before(deadline) {
-		// RunNotices arms its timer when it sees the state; move the clock
+		// notices.Run arms its timer when it sees the state; move the clock
 		// until it has.
-		h.clock.Advance(lostAfter)
+		h.Clock.Advance(notices.LostAfter)
 		time.Sleep(10 * time.Millisecond)
 	}
 	sent := waitSent(t, f, 1)
-	if sent[0].Topic != TopicConnection || !strings.Contains(sent[0].Title, "lost") {
+	if sent[0].Topic != notices.TopicConnection || !strings.Contains(sent[0].Title, "lost") {
 		t.Fatalf("lost notice: %+v", sent[0])
 	}
 }
 
-func TestSplitNotifierRoutesActionsByTopic(t *testing.T) {
+// startSeen starts an agent whose hub says Chaport shows real for the
+// operator, read at the fake clock's start.
+func startSeen(t *testing.T, status int64, real string) (*agent.TestAgent, *notify.Fake) {
+	hs := agent.StartSeenTestAgent(t, status, real)
 	f := notify.NewFake()
 	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go notices.Run(ctx, hs.A, f)
+	return hs, f
+}
+
+// TestNoCountdownWhenChaportIsAlreadyOffline: Omnidesk offline at start and
+// Chaport already offline: no countdown, no "goes offline" notification,
+// no offline write, and the why line says so.
+func TestNoCountdownWhenChaportIsAlreadyOffline(t *testing.T) {
+	h, f := startSeen(t, 2, "offline")
+	s := h.WaitStatus(2)
+	if !s.OfflineAt.IsZero() || !strings.Contains(s.Reason, "Chaport already offline") || strings.Contains(s.Reason, " in ") {
+		t.Fatalf("state %+v: want no countdown and an honest why line", s)
+	}
+	h.Clock.Advance(3 * time.Minute)
+	h.ExpectNoWrite()
+	if sent := f.Sent(); len(sent) != 0 {
+		t.Fatalf("notified %+v", sent)
+	}
+	// Access back: online at once, as ever.
+	h.Push(1)
+	h.ExpectWrite("online")
+}
+
+// TestCountdownWhenChaportShowsOnline: the same start with Chaport online
+// (say, set by hand) still counts down and writes offline after the grace.
+func TestCountdownWhenChaportShowsOnline(t *testing.T) {
+	h, f := startSeen(t, 2, "online")
+	s := h.WaitState("countdown", func(s agent.State) bool { return !s.OfflineAt.IsZero() && s.Connection == agent.Connected })
+	if !strings.Contains(s.Reason, "Chaport offline in 3m0s") {
+		t.Fatalf("reason %q", s.Reason)
+	}
+	waitSent(t, f, 1)
+	h.Clock.Advance(3 * time.Minute)
+	h.ExpectWrite("offline")
+}
+
+// A click on "Open Omnidesk" opens the address the hub gave; other topics'
+// clicks go the other way, to the notices that own them.
+func TestSwitchNoticeOpensOmnidesk(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	status, chats := SplitNotifier(ctx, f)
-	f.Trigger(TopicOfflineSoon, ActionStayOnline)
-	f.Trigger(TopicHandover, ActionOpenChat)
-	for _, tc := range []struct {
-		n     notify.Notifier
-		topic string
-	}{{status, TopicOfflineSoon}, {chats, TopicHandover}} {
-		select {
-		case ev := <-tc.n.Actions():
-			if ev.Topic != tc.topic {
-				t.Fatalf("got %+v, want topic %s", ev, tc.topic)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("no action for %s", tc.topic)
+	a, err := agent.New(agent.Config{HubURL: "http://127.0.0.1:1", Token: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent.PublishState(a, agent.State{Connection: agent.Connected, OmnideskURL: "https://acme.omnidesk.ru"})
+	f := notify.NewFake()
+	rest, switches := notices.SplitSwitch(ctx, f)
+	opened := make(chan string, 4)
+	go notices.RunSwitchActions(ctx, a, switches, func(u string) error { opened <- u; return nil })
+
+	f.Trigger(notices.TopicOfflineSoon, notices.ActionStayOnline)
+	select {
+	case ev := <-rest.Actions():
+		if ev.Topic != notices.TopicOfflineSoon {
+			t.Fatalf("rest got %+v", ev)
 		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("another topic's click did not reach the rest")
+	}
+	f.Trigger(notices.TopicSwitch, notices.ActionOpenOmnidesk)
+	select {
+	case u := <-opened:
+		if u != "https://acme.omnidesk.ru" {
+			t.Fatalf("opened %q", u)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Open Omnidesk opened nothing")
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/omnitray/omnitray/agent/notify"
 	"github.com/omnitray/omnitray/sync/feed"
 )
 
@@ -20,7 +19,8 @@ import (
 // it and answers not_applied when Omnidesk took the write but ignored it.
 // This file has what both front ends share: finding a status by what a
 // person typed, the control-socket request the CLI sends to the running
-// agent, and the notification the tray shows when a switch did not happen.
+// agent, and what went wrong, for the notification the tray shows when a
+// switch did not happen (agent/notices).
 
 // StatusError says why a typed status names no switchable status. The CLI
 // exits 2 for it (bad input) and prints it on one line.
@@ -128,7 +128,7 @@ func (a *Agent) serveSwitch(w http.ResponseWriter, r *http.Request) {
 	res := SwitchResult{StatusID: req.StatusID}
 	code := http.StatusOK
 	if err := a.SwitchStatus(ctx, req.StatusID); err != nil {
-		res = switchFailure(err)
+		res = SwitchFailure(err)
 		code = http.StatusBadGateway
 		a.log.Warn("Omnidesk status switch did not happen", "status", req.StatusID, "reason", res.Message)
 	} else {
@@ -138,8 +138,8 @@ func (a *Agent) serveSwitch(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(res)
 }
 
-// switchFailure turns SwitchStatus's error into a code and one line.
-func switchFailure(err error) SwitchResult {
+// SwitchFailure turns SwitchStatus's error into a code and one line.
+func SwitchFailure(err error) SwitchResult {
 	var re *feed.RemoteError
 	switch {
 	case errors.As(err, &re):
@@ -183,78 +183,6 @@ func RequestSwitch(ctx context.Context, path string, statusID int64) error {
 		return &SwitchFailed{Code: res.Code, Message: res.Message}
 	}
 	return nil
-}
-
-// Notification topic and action of a switch that did not happen.
-const (
-	TopicSwitch        = "switch"
-	ActionOpenOmnidesk = "open-omnidesk"
-)
-
-// SwitchNotice tells the employee plainly that the switch to name did not
-// happen, and offers to open Omnidesk, where a person can always switch.
-// The menu keeps showing the status Omnidesk has, so nothing else has to
-// be undone.
-func SwitchNotice(name string, err error) notify.Notification {
-	res := switchFailure(err)
-	title := fmt.Sprintf("Could not switch to «%s»", name)
-	body := res.Message
-	switch res.Code {
-	case feed.CodeNotApplied:
-		title = fmt.Sprintf("Omnidesk did not apply «%s»", name)
-	case feed.CodeRefused:
-		title = fmt.Sprintf("Omnidesk refused «%s»", name)
-	}
-	return notify.Notification{Topic: TopicSwitch, Title: title,
-		Body:    body + " Switch it in Omnidesk.",
-		Actions: []notify.Action{{Key: ActionOpenOmnidesk, Label: "Open Omnidesk"}}}
-}
-
-// SplitSwitchNotices gives the switch notices their own action stream: the
-// returned switches view receives the clicks on TopicSwitch, rest all
-// others (hand it to SplitNotifier).
-func SplitSwitchNotices(ctx context.Context, n notify.Notifier) (rest, switches notify.Notifier) {
-	r := routedNotifier{n, make(chan notify.ActionEvent, 16)}
-	s := routedNotifier{n, make(chan notify.ActionEvent, 16)}
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case ev := <-n.Actions():
-				to := r.actions
-				if ev.Topic == TopicSwitch {
-					to = s.actions
-				}
-				select {
-				case to <- ev:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	return r, s
-}
-
-// RunSwitchActions opens Omnidesk (the address the hub gave) when the
-// employee clicks a switch notice, until ctx ends.
-func (a *Agent) RunSwitchActions(ctx context.Context, n notify.Notifier, openURL func(string) error) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case ev := <-n.Actions():
-			if ev.Topic != TopicSwitch || (ev.Key != ActionOpenOmnidesk && ev.Key != notify.DefaultAction) {
-				continue
-			}
-			if u := a.State().OmnideskURL; u != "" && openURL != nil {
-				if err := openURL(u); err != nil {
-					a.log.Warn("opening Omnidesk", "err", err)
-				}
-			}
-		}
-	}
 }
 
 // switchTimeout bounds a switch asked on the control socket when the

@@ -1,14 +1,11 @@
 package agent
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/omnitray/omnitray/agent/notify"
 	"github.com/omnitray/omnitray/sync/feed"
 )
 
@@ -74,64 +71,5 @@ func TestResolveStatus(t *testing.T) {
 				t.Fatalf("message %q: want the active statuses listed on one line", msg)
 			}
 		})
-	}
-}
-
-func TestSwitchNotice(t *testing.T) {
-	for _, tc := range []struct {
-		err   error
-		title string
-		body  string
-	}{
-		{&feed.RemoteError{Code: feed.CodeNotApplied, Message: "Omnidesk did not apply «Обед»; it still shows «Офлайн»"},
-			"Omnidesk did not apply «Обед»", "it still shows «Офлайн»"},
-		{fmt.Errorf("switching: %w", &feed.RemoteError{Code: feed.CodeRefused, Message: "Omnidesk refused the switch to «Обед»: no"}),
-			"Omnidesk refused «Обед»", "refused the switch"},
-		{fmt.Errorf("send: %w", feed.ErrNotConnected), "Could not switch to «Обед»", "not connected to the hub"},
-		{context.DeadlineExceeded, "Could not switch to «Обед»", "may still happen"},
-	} {
-		n := SwitchNotice("Обед", tc.err)
-		if n.Topic != TopicSwitch || n.Title != tc.title || !strings.Contains(n.Body, tc.body) ||
-			!strings.Contains(n.Body, "Switch it in Omnidesk") {
-			t.Errorf("%v: got %q / %q", tc.err, n.Title, n.Body)
-		}
-		if len(n.Actions) != 1 || n.Actions[0].Key != ActionOpenOmnidesk || n.Actions[0].Label != "Open Omnidesk" {
-			t.Errorf("%v: actions %+v, want Open Omnidesk", tc.err, n.Actions)
-		}
-	}
-}
-
-// A click on "Open Omnidesk" opens the address the hub gave; other topics'
-// clicks go the other way, to the notices that own them.
-func TestSwitchNoticeOpensOmnidesk(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	a, err := New(Config{HubURL: "http://127.0.0.1:1", Token: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.snapshots.publish(State{Connection: Connected, OmnideskURL: "https://acme.omnidesk.ru"})
-	f := notify.NewFake()
-	rest, switches := SplitSwitchNotices(ctx, f)
-	opened := make(chan string, 4)
-	go a.RunSwitchActions(ctx, switches, func(u string) error { opened <- u; return nil })
-
-	f.Trigger(TopicOfflineSoon, ActionStayOnline)
-	select {
-	case ev := <-rest.Actions():
-		if ev.Topic != TopicOfflineSoon {
-			t.Fatalf("rest got %+v", ev)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("another topic's click did not reach the rest")
-	}
-	f.Trigger(TopicSwitch, ActionOpenOmnidesk)
-	select {
-	case u := <-opened:
-		if u != "https://acme.omnidesk.ru" {
-			t.Fatalf("opened %q", u)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Open Omnidesk opened nothing")
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/omnitray/omnitray/agent"
 	"github.com/omnitray/omnitray/agent/autostart"
+	"github.com/omnitray/omnitray/agent/notices"
 	"github.com/omnitray/omnitray/agent/notify"
 	"github.com/omnitray/omnitray/agent/presence"
 	"github.com/omnitray/omnitray/agent/secrets"
@@ -69,28 +70,28 @@ func Run(ctx context.Context, r Options) error {
 			defer close(agentDone)
 			if err := a.Run(ctx); err != nil {
 				log.Error("the agent stopped", "err", err)
-				agent.SignInNeeded(ctx, n, agent.StopReason(err), log)
+				notices.SignInNeeded(ctx, n, agent.StopReason(err), log)
 			}
 		}()
-		rest, switchN := agent.SplitSwitchNotices(ctx, n)
-		go a.RunSwitchActions(ctx, switchN, openURL)
-		statusN, chatN := agent.SplitNotifier(ctx, rest)
-		go a.RunNotices(ctx, statusN)
-		go a.RunChatNotices(ctx, chatN, agent.ChatNoticeOptions{Reminder: r.Reminder, OpenURL: openURL})
+		rest, switchN := notices.SplitSwitch(ctx, n)
+		go notices.RunSwitchActions(ctx, a, switchN, openURL)
+		statusN, chatN := notices.Split(ctx, rest)
+		go notices.Run(ctx, a, statusN)
+		go notices.RunChats(ctx, a, chatN, notices.ChatOptions{Reminder: r.Reminder, OpenURL: openURL})
 		go watchPresence(ctx, a, log)
 	} else {
 		why := "No hub token is stored."
 		if r.SignedIn {
 			why = "No hub URL is set."
 		}
-		agent.SignInNeeded(ctx, n, why, log)
+		notices.SignInNeeded(ctx, n, why, log)
 	}
 	opts := tray.Options{Autostart: entry, OpenURL: openURL, Logger: log,
 		Tell: func(title, body string) {
 			_ = n.Notify(ctx, notify.Notification{Topic: "problem", Title: title, Body: body})
 		},
 		SignIn: func(ctx context.Context) {
-			agent.SignInNeeded(ctx, n, "", log)
+			notices.SignInNeeded(ctx, n, "", log)
 		},
 		SignOut: func(ctx context.Context) {
 			if err := secrets.Keyring(secrets.DefaultTimeout).Delete(ctx); err != nil {
@@ -104,7 +105,7 @@ func Run(ctx context.Context, r Options) error {
 	if a != nil {
 		opts.Agent = a
 		opts.SwitchFailed = func(name string, err error) {
-			_ = n.Notify(ctx, agent.SwitchNotice(name, err))
+			_ = n.Notify(ctx, notices.Switch(name, err))
 		}
 	}
 	tray.Run(ctx, opts)

@@ -42,7 +42,7 @@ type Options struct {
 	Logger *slog.Logger
 
 	// SwitchFailed tells the user that the switch to a status (its name)
-	// did not happen, offering to open Omnidesk (agent.SwitchNotice).
+	// did not happen, offering to open Omnidesk (agent/notices.Switch).
 	SwitchFailed func(name string, err error)
 }
 

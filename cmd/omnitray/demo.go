@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/omnitray/omnitray/agent"
+	"github.com/omnitray/omnitray/agent/notices"
 	"github.com/omnitray/omnitray/agent/notify"
 	"github.com/omnitray/omnitray/cmd/internal/cli"
 	"github.com/omnitray/omnitray/sync/hub"
@@ -84,7 +85,7 @@ func runDemo(ctx context.Context, args []string) error {
 		n = real
 		defer real.Close()
 	}
-	go a.RunChatNotices(ctx, n, agent.ChatNoticeOptions{})
+	go notices.RunChats(ctx, a, n, notices.ChatOptions{})
 	return a.Run(ctx)
 }
 

@@ -15,6 +15,7 @@ import (
 	"unicode"
 
 	"github.com/omnitray/omnitray/agent"
+	"github.com/omnitray/omnitray/agent/notices"
 	"github.com/omnitray/omnitray/agent/notify"
 	"github.com/omnitray/omnitray/agent/secrets"
 	"github.com/omnitray/omnitray/cmd/internal/cli"
@@ -237,7 +238,7 @@ func runHeadless(ctx context.Context, a *agent.Agent, control string, log *slog.
 		return err
 	}
 	// Headless, hand-overs are log lines: Nop shows nothing.
-	go a.RunChatNotices(ctx, notify.Nop{}, agent.ChatNoticeOptions{Reminder: reminder})
+	go notices.RunChats(ctx, a, notify.Nop{}, notices.ChatOptions{Reminder: reminder})
 	return a.Run(ctx) // which logs "agent started" and "agent stopped"
 }
 

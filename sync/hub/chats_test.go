@@ -289,3 +289,26 @@ func TestChatRestartDoesNotReannounce(t *testing.T) {
 		t.Fatalf("state not read: %s", s2.logs.String())
 	}
 }
+
+func TestChatsConfig(t *testing.T) {
+	fc, err := hub.ParseFile([]byte(`{}`))
+	if err != nil || !fc.Chats.On() || fc.Chats.VisitorsPerPoll != 20 || fc.Chats.BotEventTypes[0] != "bot-message" {
+		t.Fatalf("defaults: %+v, %v", fc.Chats, err)
+	}
+	fc, err = hub.ParseFile([]byte(`{"chats": {"enabled": false, "bot_event_types": ["chatbot-message", "bot-message"]}}`))
+	if err != nil || fc.Chats.On() || len(fc.Chats.BotEventTypes) != 2 {
+		t.Fatalf("custom: %+v, %v", fc.Chats, err)
+	}
+	for _, bad := range []string{
+		`{"chats": {"bot_event_types": ["operator-message"]}}`,
+		`{"chats": {"visitors_per_poll": 5000}}`,
+		`{"chats": {"poll_interval": "100ms"}}`,
+		`{"chats": {"max_pushes_per_poll": 64}}`,
+		`{"chats": {"bot_event_types": [""]}}`,
+		`{"chats": {"poll_every": "10s"}}`,
+	} {
+		if _, err := hub.ParseFile([]byte(bad)); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}

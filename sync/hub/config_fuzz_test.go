@@ -83,7 +83,7 @@ func checkDefaults(t *testing.T, fc FileConfig) {
 		len(c.OperatorEventTypes) == 0 || len(c.VisitorEventTypes) == 0 {
 		t.Fatalf("chats defaults missing: %+v", c)
 	}
-	if err := c.check(); err != nil {
+	if err := c.Check(); err != nil {
 		t.Fatalf("accepted chats section fails its check: %v", err)
 	}
 }

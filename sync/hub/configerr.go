@@ -9,29 +9,14 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-	"time"
+
+	"github.com/omnitray/omnitray/internal/jsonduration"
 )
 
 // Errors from the hub's config file are read by the person who wrote it, so
 // they speak of keys, lines and JSON kinds, never of Go's types and struct
 // fields ("cannot unmarshal string into Go struct field
 // FileConfig.budget_share of type float64").
-
-// durationForm is what a duration key takes, said in every message about one.
-const durationForm = `a Go duration string such as "90s" or "3m"`
-
-// errBadDuration marks a duration value Duration refused; configError finds
-// its key, which UnmarshalJSON cannot know.
-var errBadDuration = errors.New("bad duration")
-
-// durationError is Duration's refusal: the offending JSON value and why.
-type durationError struct {
-	raw  string // the JSON text of the value
-	want string // what was wrong, for a person
-}
-
-func (e *durationError) Error() string        { return fmt.Sprintf("%s, got %s", e.want, e.raw) }
-func (e *durationError) Is(target error) bool { return target == errBadDuration }
 
 // keyForms says what a key takes where its Go type alone would say too
 // little; the others are described from their type (kindOf).
@@ -48,6 +33,9 @@ func configError(data []byte, err error) error {
 	}
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
+	// A duration value Duration refused: configError finds its key, which
+	// UnmarshalJSON cannot know.
+	var de *jsonduration.Error
 	switch {
 	case errors.As(err, &se):
 		line, col := lineCol(data, se.Offset)
@@ -65,9 +53,7 @@ func configError(data []byte, err error) error {
 		}
 		line, col := lineCol(data, te.Offset)
 		return fmt.Errorf("%s (line %d, column %d): want %s, got %s", te.Field, line, col, want, article(te.Value))
-	case errors.Is(err, errBadDuration):
-		var de *durationError
-		errors.As(err, &de)
+	case errors.As(err, &de):
 		if key := findKey(data, reflect.TypeFor[FileConfig](), badDuration); key != "" {
 			return fmt.Errorf("%s: %v", key, de)
 		}
@@ -110,7 +96,7 @@ func article(kind string) string {
 // kindOf describes what a Go type takes in JSON.
 func kindOf(t reflect.Type) string {
 	if t == reflect.TypeFor[Duration]() {
-		return durationForm
+		return jsonduration.Form
 	}
 	switch t.Kind() {
 	case reflect.Bool:
@@ -188,20 +174,4 @@ func findKey(data []byte, t reflect.Type, bad func(reflect.Type, json.RawMessage
 		}
 	}
 	return ""
-}
-
-// checkDuration is Duration's test of a decoded value.
-func checkDuration(raw []byte) (time.Duration, error) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return 0, &durationError{raw: string(raw), want: "want " + durationForm}
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, &durationError{raw: fmt.Sprintf("%q", s), want: "want " + durationForm}
-	}
-	if v < 0 {
-		return 0, &durationError{raw: fmt.Sprintf("%q", s), want: "want a duration that is not negative"}
-	}
-	return v, nil
 }

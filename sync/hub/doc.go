@@ -12,4 +12,8 @@
 // The token commands record each token's id (never the token) and its
 // revocations in tokens.json in the state directory; the hub re-reads it
 // and ends a session whose token is revoked or expires (sessionauth.go).
+//
+// Beside its pollers it runs the chat hand-over watcher, sync/handover,
+// which it wires to its Chaport client and its connected agents
+// (handover.go); the watcher's config is the file's "chats" section.
 package hub

@@ -3,10 +3,12 @@ package hub
 import (
 	"context"
 	"time"
+
+	"github.com/omnitray/omnitray/sync/handover"
 )
 
 // ChatPollStats is one chat poll's outcome, for the external tests.
-type ChatPollStats = chatPollStats
+type ChatPollStats = handover.PollStats
 
 // SetChatHook makes h report each chat poll to f; call it before Run.
 func SetChatHook(h *Hub, f func(ChatPollStats)) { h.chatHook = f }

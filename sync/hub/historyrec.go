@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/omnitray/omnitray/internal/failstreak"
 	"github.com/omnitray/omnitray/sync/clock"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/history"
@@ -33,7 +34,7 @@ type recorder struct {
 	mu       sync.Mutex
 	chaport  map[int64]chaportMark
 	switches map[int64]switchMark
-	failing  failureStreak
+	failing  failstreak.Streak
 }
 
 type chaportMark struct {
@@ -68,7 +69,7 @@ func newRecorder(store history.Store, c clock.Clock, log *slog.Logger) *recorder
 
 func (r *recorder) append(e history.Entry) {
 	err := r.store.Append(e)
-	r.failing.note(r.log, err, "writing the status history failed", "writing the status history works again")
+	r.failing.Note(r.log, err, "writing the status history failed", "writing the status history works again")
 }
 
 // switched notes a status switch the hub made for an employee, so that the

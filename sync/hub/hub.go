@@ -10,9 +10,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/omnitray/omnitray/internal/failstreak"
 	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/clock"
 	"github.com/omnitray/omnitray/sync/feed"
+	"github.com/omnitray/omnitray/sync/handover"
 	"github.com/omnitray/omnitray/sync/history"
 	"github.com/omnitray/omnitray/sync/omnidesk"
 	"github.com/omnitray/omnitray/sync/vendorapi"
@@ -66,7 +68,7 @@ type Hub struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	// chatHook, when set (tests only), sees each chat poll's outcome.
-	chatHook func(chatPollStats)
+	chatHook func(handover.PollStats)
 }
 
 // New checks the configuration and builds a hub; Run starts its pollers.
@@ -151,8 +153,9 @@ func (h *Hub) Run(ctx context.Context) error {
 	// done before a restarted hub reads the file.
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	if h.cfg.File.Chats.enabled() {
-		wg.Go(func() { h.chatLoop(ctx) })
+	if h.cfg.File.Chats.On() {
+		w := h.newChatWatcher()
+		wg.Go(func() { w.Run(ctx) })
 	}
 	wg.Go(func() { h.keepLinks(ctx) })
 	wg.Go(func() { h.tokens.run(ctx) })
@@ -198,7 +201,7 @@ func (h *Hub) omnideskCallAs(ctx context.Context, cost int, urgent bool, call fu
 // now and then, the staff list as often as the budget share allows.
 func (h *Hub) staffLoop(ctx context.Context) {
 	var catalogueAt time.Time
-	var polls failureStreak
+	var polls failstreak.Streak
 	for ctx.Err() == nil {
 		if catalogueAt.IsZero() || h.clock.Now().Sub(catalogueAt) >= time.Duration(h.cfg.File.CatalogueRefresh) {
 			if err := h.refreshCatalogue(ctx); err == nil {
@@ -211,7 +214,7 @@ func (h *Hub) staffLoop(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		polls.note(h.log, err, "polling Omnidesk staff failed; agents keep their last status",
+		polls.Note(h.log, err, "polling Omnidesk staff failed; agents keep their last status",
 			"polling Omnidesk staff works again")
 	}
 }

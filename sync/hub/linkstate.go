@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/omnitray/omnitray/internal/atomicfile"
+	"github.com/omnitray/omnitray/internal/failstreak"
 )
 
 // The pinned links (links.go) live in StateDir/links.json, 0600:
@@ -126,7 +127,7 @@ type linkKeeper struct {
 	mu      sync.Mutex
 	path    string
 	unsaved map[int64]string // pins a failed save left, for the next try
-	saves   failureStreak
+	saves   failstreak.Streak
 }
 
 // keepLinks runs until ctx ends, acting on each change of the links.
@@ -173,7 +174,7 @@ func (h *Hub) flushLinks() {
 		return
 	}
 	err := savePins(k.path, k.unsaved)
-	k.saves.note(h.log, err, "could not save the pinned operator links; a restart would pin them again from e-mails",
+	k.saves.Note(h.log, err, "could not save the pinned operator links; a restart would pin them again from e-mails",
 		"saving the pinned operator links works again")
 	if err == nil {
 		k.unsaved = nil

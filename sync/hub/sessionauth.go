@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/omnitray/omnitray/internal/failstreak"
 	"github.com/omnitray/omnitray/sync/clock"
 	"github.com/omnitray/omnitray/sync/feed"
 )
@@ -153,7 +154,7 @@ func (g *tokenGuard) track(s *session) (untrack func()) {
 func (g *tokenGuard) run(ctx context.Context) {
 	tick := time.NewTicker(tokenCheckEvery)
 	defer tick.Stop()
-	var reads failureStreak
+	var reads failstreak.Streak
 	for {
 		select {
 		case <-ctx.Done():
@@ -162,7 +163,7 @@ func (g *tokenGuard) run(ctx context.Context) {
 		case <-tick.C:
 		}
 		changed, err := g.revs.Refresh()
-		reads.note(g.log, err, "reading the token revocations failed; the ones read before stay in force",
+		reads.Note(g.log, err, "reading the token revocations failed; the ones read before stay in force",
 			"reading the token revocations works again")
 		if changed {
 			g.log.Info("token revocations reloaded")

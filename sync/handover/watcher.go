@@ -1,18 +1,22 @@
-package hub
+package handover
 
 import (
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"time"
 
+	"github.com/omnitray/omnitray/internal/failstreak"
 	"github.com/omnitray/omnitray/sync/chaport"
+	"github.com/omnitray/omnitray/sync/clock"
+	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/vendorapi"
 )
 
-// The chat watcher polls Chaport for chats a bot hands over to a human and
+// The watcher polls Chaport for chats a bot hands over to a human and
 // tells the agents concerned (feed.TypeChat). Chaport offers desktops no push
 // channel (docs/vendor-contract.md), so it polls: the visitors list,
 // newest chat first, then each watched visitor's latest chat with its events.
@@ -36,9 +40,9 @@ const staleHandover = time.Hour
 // defaultRateLimitWait is the pause after a 429 that names no wait.
 const defaultRateLimitWait = time.Minute
 
-// chatPollStats is one poll's outcome, for logs and tests.
-type chatPollStats struct {
-	NotReady   bool // the directory had no staff yet; nothing was read
+// PollStats is one poll's outcome, for logs and tests.
+type PollStats struct {
+	NotReady   bool // the audience was not ready yet; nothing was read
 	Visitors   int  // visitors listed
 	ChatReads  int  // chat and event-list reads
 	Announced  int  // hand-overs recognised
@@ -49,10 +53,40 @@ type chatPollStats struct {
 	Err        error
 }
 
-// chatWatcher is owned by the one goroutine that runs chatLoop.
-type chatWatcher struct {
-	h     *Hub
-	cfg   ChatsConfig
+// Audience is who hears of hand-overs: the hub's connected agents.
+type Audience interface {
+	// Ready says whether the company is known yet (staff, statuses and
+	// links), so that a hand-over can be routed at all.
+	Ready() bool
+	// OfOperator lists the agents of the staff linked to the Chaport operator.
+	OfOperator(operatorID string) []Recipient
+	// WithChatAccess lists the agents whose employee's current Omnidesk
+	// status gives access to chats.
+	WithChatAccess() []Recipient
+}
+
+// Recipient is one agent's feed. Send queues without blocking; it is a
+// comparable value (a pointer), since the per-poll cap counts by recipient.
+type Recipient interface {
+	Send(feed.Envelope)
+}
+
+// Env is what the watcher uses from the hub that runs it.
+type Env struct {
+	Chaport  *chaport.Client
+	Audience Audience
+	Clock    clock.Clock
+	Log      *slog.Logger
+	// MaxFrameBytes is the agents' frame limit (0: feed.DefaultMaxFrameBytes).
+	MaxFrameBytes int64
+	// Hook, when set (tests only), sees each poll's outcome.
+	Hook func(PollStats)
+}
+
+// Watcher is the chat watcher. It is owned by the one goroutine that runs Run.
+type Watcher struct {
+	env   Env
+	cfg   Config
 	kinds classifier
 	state *chatState
 	// prev is the last complete poll's visitor ids, newest chat first;
@@ -60,8 +94,8 @@ type chatWatcher struct {
 	prev    []string
 	marks   map[string]visitorMark
 	unknown map[string]bool // unknown event types already logged
-	reads   failureStreak
-	saves   failureStreak
+	reads   failstreak.Streak
+	saves   failstreak.Streak
 }
 
 type visitorMark struct {
@@ -69,21 +103,21 @@ type visitorMark struct {
 	closed bool
 }
 
-func newChatWatcher(h *Hub) *chatWatcher {
-	cfg := h.cfg.File.Chats
-	return &chatWatcher{h: h, cfg: cfg, kinds: newClassifier(cfg), state: newChatState(cfg.StateFile),
+// New builds a watcher from a defaulted, checked config section.
+func New(cfg Config, env Env) *Watcher {
+	return &Watcher{env: env, cfg: cfg, kinds: newClassifier(cfg), state: newChatState(cfg.StateFile),
 		marks: map[string]visitorMark{}, unknown: map[string]bool{}}
 }
 
-// chatLoop polls until ctx ends. The first poll waits one interval, by which
-// time the directory normally knows staff and operators to route to.
-func (h *Hub) chatLoop(ctx context.Context) {
-	w := newChatWatcher(h)
+// Run polls until ctx ends, and saves the state file before it returns. The
+// first poll waits one interval, by which time the audience is normally
+// ready to route to.
+func (w *Watcher) Run(ctx context.Context) {
 	if err := w.state.load(); err != nil {
-		h.log.Warn("chat state unreadable; starting without it", "err", err)
+		w.env.Log.Warn("chat state unreadable; starting without it", "err", err)
 	}
 	interval := time.Duration(w.cfg.PollInterval)
-	t := h.clock.NewTimer(interval)
+	t := w.env.Clock.NewTimer(interval)
 	for {
 		select {
 		case <-ctx.Done():
@@ -99,33 +133,33 @@ func (h *Hub) chatLoop(ctx context.Context) {
 		}
 		// The timer is armed before the hook runs, so that a test moving a
 		// fake clock on the hook's word always finds it.
-		t = h.clock.NewTimer(max(interval, wait))
-		if h.chatHook != nil {
-			h.chatHook(st)
+		t = w.env.Clock.NewTimer(max(interval, wait))
+		if w.env.Hook != nil {
+			w.env.Hook(st)
 		}
 	}
 }
 
 // pollOnce polls, logs and saves; it returns how long to wait at least.
-func (w *chatWatcher) pollOnce(ctx context.Context) (chatPollStats, time.Duration) {
-	if ready, _, _ := w.h.dir.isReady(); !ready {
-		return chatPollStats{NotReady: true}, 0
+func (w *Watcher) pollOnce(ctx context.Context) (PollStats, time.Duration) {
+	if !w.env.Audience.Ready() {
+		return PollStats{NotReady: true}, 0
 	}
 	st := w.poll(ctx)
 	if ctx.Err() != nil {
 		return st, 0
 	}
 	if n := w.state.evict(); n > 0 {
-		w.h.log.Debug("forgot the least recently seen chats", "count", n)
+		w.env.Log.Debug("forgot the least recently seen chats", "count", n)
 	}
 	st.Remembered = len(w.state.chats)
 	switch {
 	case st.Suppressed > 0:
-		w.h.log.Warn("too many chat messages for one poll; the rest were not pushed",
+		w.env.Log.Warn("too many chat messages for one poll; the rest were not pushed",
 			"handovers", st.Announced, "pushed", st.Pushed, "not_pushed", st.Suppressed,
 			"max_per_agent", w.cfg.MaxPushesPerPoll)
 	case st.Announced > 0:
-		w.h.log.Info("Chaport chats handed over", "handovers", st.Announced, "pushed", st.Pushed,
+		w.env.Log.Info("Chaport chats handed over", "handovers", st.Announced, "pushed", st.Pushed,
 			"stale", st.Stale)
 	}
 	w.save()
@@ -133,7 +167,7 @@ func (w *chatWatcher) pollOnce(ctx context.Context) (chatPollStats, time.Duratio
 }
 
 // report logs a failure once per streak and says how long a 429 asked to wait.
-func (w *chatWatcher) report(err error) time.Duration {
+func (w *Watcher) report(err error) time.Duration {
 	var wait time.Duration
 	if errors.Is(err, vendorapi.ErrRateLimited) {
 		var ok bool
@@ -141,18 +175,18 @@ func (w *chatWatcher) report(err error) time.Duration {
 			wait = defaultRateLimitWait
 		}
 	}
-	w.reads.note(w.h.log, err, "reading Chaport chats failed; trying again at the next poll",
+	w.reads.Note(w.env.Log, err, "reading Chaport chats failed; trying again at the next poll",
 		"reading Chaport chats works again", "retry_after", wait)
 	return wait
 }
 
-func (w *chatWatcher) save() {
-	w.saves.note(w.h.log, w.state.save(), "saving chat state failed; a restart may announce chats again",
+func (w *Watcher) save() {
+	w.saves.Note(w.env.Log, w.state.save(), "saving chat state failed; a restart may announce chats again",
 		"saving chat state works again")
 }
 
 // poll reads the watched visitors' chats and pushes what they call for.
-func (w *chatWatcher) poll(ctx context.Context) (st chatPollStats) {
+func (w *Watcher) poll(ctx context.Context) (st PollStats) {
 	vs, err := w.listVisitors(ctx)
 	st.Visitors = len(vs)
 	if err != nil {
@@ -175,7 +209,7 @@ func (w *chatWatcher) poll(ctx context.Context) (st chatPollStats) {
 		}
 		highest[i+1], was[id] = max(highest[i], pos), i
 	}
-	budget := map[*session]int{}
+	budget := map[Recipient]int{}
 	for pos, v := range vs {
 		mark, known := w.marks[v.ID]
 		if p, listed := was[v.ID]; known && mark.closed && listed && p > 0 && highest[p] < pos {
@@ -211,11 +245,11 @@ func (w *chatWatcher) poll(ctx context.Context) (st chatPollStats) {
 
 // listVisitors reads visitors_per_poll visitors, newest chat first, page
 // after page; a visitor repeated across pages (the list moved) counts once.
-func (w *chatWatcher) listVisitors(ctx context.Context) ([]chaport.Visitor, error) {
+func (w *Watcher) listVisitors(ctx context.Context) ([]chaport.Visitor, error) {
 	var out []chaport.Visitor
 	seen := map[string]bool{}
 	for page := 1; len(out) < w.cfg.VisitorsPerPoll; page++ {
-		p, err := w.h.cfg.Chaport.ListVisitors(ctx, page)
+		p, err := w.env.Chaport.ListVisitors(ctx, page)
 		if err != nil {
 			return out, fmt.Errorf("listing visitors page %d: %w", page, err)
 		}
@@ -238,15 +272,15 @@ func (w *chatWatcher) listVisitors(ctx context.Context) ([]chaport.Visitor, erro
 
 // readChat reads the visitor's latest chat, which normally carries its
 // events; the events are fetched separately only when it has none.
-func (w *chatWatcher) readChat(ctx context.Context, visitorID string) (chaport.Chat, int, error) {
-	chat, err := w.h.cfg.Chaport.LatestChat(ctx, visitorID)
+func (w *Watcher) readChat(ctx context.Context, visitorID string) (chaport.Chat, int, error) {
+	chat, err := w.env.Chaport.LatestChat(ctx, visitorID)
 	if err != nil {
 		return chat, 1, fmt.Errorf("reading visitor %s's chat: %w", visitorID, err)
 	}
 	if len(chat.Events) > 0 {
 		return chat, 1, nil
 	}
-	evs, err := w.h.cfg.Chaport.ChatEvents(ctx, visitorID, chat.ID)
+	evs, err := w.env.Chaport.ChatEvents(ctx, visitorID, chat.ID)
 	if err != nil {
 		return chat, 2, fmt.Errorf("reading chat %d's events: %w", chat.ID, err)
 	}

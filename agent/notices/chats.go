@@ -1,11 +1,13 @@
-package agent
+package notices
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
+	"github.com/omnitray/omnitray/agent"
 	"github.com/omnitray/omnitray/agent/notify"
 	"github.com/omnitray/omnitray/sync/clock"
 	"github.com/omnitray/omnitray/sync/feed"
@@ -19,8 +21,8 @@ const (
 	ActionDismiss  = "dismiss"
 )
 
-// ChatNoticeOptions tune the hand-over notifications.
-type ChatNoticeOptions struct {
+// ChatOptions tune the hand-over notifications.
+type ChatOptions struct {
 	// Reminder is how long after a hand-over without a reply a reminder
 	// comes (default 2m).
 	Reminder time.Duration
@@ -42,11 +44,13 @@ type watchedChat struct {
 	announced bool
 }
 
-// chatNotifier is RunChatNotices' state, owned by its goroutine.
+// chatNotifier is RunChats' state, owned by its goroutine.
 type chatNotifier struct {
-	a       *Agent
+	a       *agent.Agent
+	log     *slog.Logger
+	clock   clock.Clock
 	n       notify.Notifier
-	opt     ChatNoticeOptions
+	opt     ChatOptions
 	chats   map[int64]*watchedChat
 	order   []int64 // oldest first, for eviction
 	batch   []int64 // hand-overs waiting for the coalescing window
@@ -54,29 +58,31 @@ type chatNotifier struct {
 	shown   map[string]string // topic → URL its "Open chat" opens
 }
 
-// RunChatNotices shows hand-over notifications until ctx ends: one per
+// RunChats shows hand-over notifications until ctx ends: one per
 // hand-over (or one for a burst), a reminder when nobody has answered after
 // opt.Reminder, nothing for chats only a bot handles (the hub never sends
 // those).
-func (a *Agent) RunChatNotices(ctx context.Context, n notify.Notifier, opt ChatNoticeOptions) {
+func RunChats(ctx context.Context, a *agent.Agent, n notify.Notifier, opt ChatOptions) {
 	if opt.Reminder <= 0 {
 		opt.Reminder = 2 * time.Minute
 	}
 	if opt.Coalesce <= 0 {
 		opt.Coalesce = 3 * time.Second
 	}
-	c := &chatNotifier{a: a, n: n, opt: opt, chats: map[int64]*watchedChat{}, shown: map[string]string{}}
+	c := &chatNotifier{a: a, log: a.Logger(), clock: a.Clock(), n: n, opt: opt, chats: map[int64]*watchedChat{},
+		shown: map[string]string{}}
+	events := a.ChatEvents()
 	var timer clock.Timer
 	for {
 		var wake <-chan time.Time
 		if at := c.nextWake(); !at.IsZero() {
-			timer = a.clock.NewTimer(max(at.Sub(a.clock.Now()), 0))
+			timer = c.clock.NewTimer(max(at.Sub(c.clock.Now()), 0))
 			wake = timer.C()
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case ev := <-a.chats:
+		case ev := <-events:
 			c.onEvent(ctx, ev)
 		case act := <-n.Actions():
 			c.onAction(ctx, act)
@@ -91,7 +97,7 @@ func (a *Agent) RunChatNotices(ctx context.Context, n notify.Notifier, opt ChatN
 }
 
 func (c *chatNotifier) onEvent(ctx context.Context, ev feed.ChatEvent) {
-	now := c.a.clock.Now()
+	now := c.clock.Now()
 	w := c.chats[ev.ChatID]
 	switch ev.Kind {
 	case feed.ChatHandover:
@@ -110,7 +116,7 @@ func (c *chatNotifier) onEvent(ctx context.Context, ev feed.ChatEvent) {
 	case feed.ChatOperatorReply:
 		if w != nil && !w.remindAt.IsZero() {
 			w.remindAt = time.Time{}
-			c.a.log.Info(fmt.Sprintf("Chat with %s answered; reminder cancelled", displayName(w.ev.VisitorName)))
+			c.log.Info(fmt.Sprintf("Chat with %s answered; reminder cancelled", agent.DisplayName(w.ev.VisitorName)))
 		}
 	}
 }
@@ -136,7 +142,7 @@ func (c *chatNotifier) nextWake() time.Time {
 
 // due shows what has come due: the gathered hand-overs and the reminders.
 func (c *chatNotifier) due(ctx context.Context) {
-	now := c.a.clock.Now()
+	now := c.clock.Now()
 	if !c.flushAt.IsZero() && !now.Before(c.flushAt) {
 		c.flush(ctx)
 	}
@@ -151,11 +157,11 @@ func (c *chatNotifier) due(ctx context.Context) {
 		return
 	}
 	newest := late[len(late)-1]
-	title := fmt.Sprintf("%s is still waiting for a reply", displayName(newest.ev.VisitorName))
+	title := fmt.Sprintf("%s is still waiting for a reply", agent.DisplayName(newest.ev.VisitorName))
 	if len(late) > 1 {
 		title = fmt.Sprintf("%d handed-over chats are still waiting for a reply", len(late))
 	}
-	c.send(ctx, TopicReminder, title, summaryBody(late), ChatURL(c.a.cfg.ChatURL, newest.ev))
+	c.send(ctx, TopicReminder, title, summaryBody(late), c.a.ChatLink(newest.ev))
 }
 
 // flush announces the gathered hand-overs: one chat in detail, a burst as
@@ -174,16 +180,16 @@ func (c *chatNotifier) flush(ctx context.Context) {
 		return
 	}
 	newest := ws[len(ws)-1]
-	url := ChatURL(c.a.cfg.ChatURL, newest.ev)
+	url := c.a.ChatLink(newest.ev)
 	if len(ws) == 1 && total == 1 {
 		ev := newest.ev
-		c.a.log.Info(fmt.Sprintf("Hand-over: %s %s", displayName(ev.VisitorName), fromBot(ev.BotName)))
-		c.send(ctx, TopicHandover, fmt.Sprintf("%s — %s", displayName(ev.VisitorName), fromBot(ev.BotName)),
+		c.log.Info(fmt.Sprintf("Hand-over: %s %s", agent.DisplayName(ev.VisitorName), fromBot(ev.BotName)))
+		c.send(ctx, TopicHandover, fmt.Sprintf("%s — %s", agent.DisplayName(ev.VisitorName), fromBot(ev.BotName)),
 			transcriptBody(ev.Transcript), url)
 		return
 	}
 	total = max(total, len(ws))
-	c.a.log.Info(fmt.Sprintf("Hand-over: %d chats at once", total))
+	c.log.Info(fmt.Sprintf("Hand-over: %d chats at once", total))
 	c.send(ctx, TopicHandover, fmt.Sprintf("%d chats handed over", total), summaryBody(ws), url)
 }
 
@@ -192,7 +198,7 @@ func (c *chatNotifier) send(ctx context.Context, topic, title, body, url string)
 	err := c.n.Notify(ctx, notify.Notification{Topic: topic, Title: title, Body: body,
 		Actions: []notify.Action{{Key: ActionOpenChat, Label: "Open chat"}, {Key: ActionDismiss, Label: "Dismiss"}}})
 	if err != nil {
-		c.a.log.Debug("notification not shown", "topic", topic, "err", err)
+		c.log.Debug("notification not shown", "topic", topic, "err", err)
 	}
 }
 
@@ -225,7 +231,7 @@ func transcriptBody(lines []feed.ChatLine) string {
 		if l.From == "bot" {
 			who = "Bot"
 		}
-		fmt.Fprintf(&b, "%s: %s\n", who, oneLineCut(l.Text, 160))
+		fmt.Fprintf(&b, "%s: %s\n", who, agent.OneLine(l.Text, 160))
 	}
 	return strings.TrimSpace(b.String())
 }
@@ -235,7 +241,7 @@ func summaryBody(ws []*watchedChat) string {
 	var b strings.Builder
 	for i := len(ws) - 1; i >= 0 && i >= len(ws)-5; i-- {
 		ev := ws[i].ev
-		fmt.Fprintf(&b, "%s — %s\n", displayName(ev.VisitorName), fromBot(ev.BotName))
+		fmt.Fprintf(&b, "%s — %s\n", agent.DisplayName(ev.VisitorName), fromBot(ev.BotName))
 	}
 	if len(ws) > 5 {
 		fmt.Fprintf(&b, "and %d more", len(ws)-5)
@@ -243,10 +249,11 @@ func summaryBody(ws []*watchedChat) string {
 	return strings.TrimSpace(b.String())
 }
 
-func oneLineCut(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n]) + "…"
+// fromBot says where a hand-over came from: "from bot Helper", or "from the
+// chat bot" when the events name none.
+func fromBot(name string) string {
+	if strings.TrimSpace(name) == "" {
+		return "from the chat bot"
 	}
-	return s
+	return "from bot " + agent.DisplayName(name)
 }

@@ -1,9 +1,7 @@
-package hub
+package handover
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -60,7 +58,7 @@ func TestClassifierAdvance(t *testing.T) {
 			[]string{"trigger", "page", "trigger"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			k := newClassifier(ChatsConfig{}.withDefaults())
+			k := newClassifier(Config{}.WithDefaults())
 			var rec chatRecord
 			var unknown []string
 			evs := script(c.events)
@@ -80,7 +78,7 @@ func TestClassifierAdvance(t *testing.T) {
 }
 
 func TestClassifierConfiguredTypes(t *testing.T) {
-	cfg := ChatsConfig{BotEventTypes: []string{"chatbot-message"}}.withDefaults()
+	cfg := Config{BotEventTypes: []string{"chatbot-message"}}.WithDefaults()
 	k := newClassifier(cfg)
 	evs := script("v:hi b:hello j:" + opA)
 	var unknown []string
@@ -124,7 +122,7 @@ func TestTranscriptBounded(t *testing.T) {
 	evs[len(evs)-4].BotName = "Last Bot"
 	long := strings.Repeat("жё", 400) // 800 two-byte runes
 	evs[len(evs)-5].Text = "  " + long + "  "
-	k := newClassifier(ChatsConfig{}.withDefaults())
+	k := newClassifier(Config{}.WithDefaults())
 	lines, bot := k.transcript(evs, len(evs)-1)
 	if len(lines) != maxTranscriptLines || bot != "Last Bot" {
 		t.Fatalf("%d lines, bot %q", len(lines), bot)
@@ -156,78 +154,6 @@ func TestCutText(t *testing.T) {
 	} {
 		if got := cutText(c.in, c.n); got != c.want {
 			t.Errorf("cutText(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
-		}
-	}
-}
-
-func TestChatStateEvictsLeastRecentlySeen(t *testing.T) {
-	s := newChatState("")
-	s.cap = 3
-	for id := range int64(5) {
-		s.record(id+1, "v")
-	}
-	s.touch(s.chats[1]) // seen again: kept
-	if n := s.evict(); n != 2 {
-		t.Fatalf("evicted %d", n)
-	}
-	for _, id := range []int64{1, 4, 5} {
-		if s.chats[id] == nil {
-			t.Fatalf("chat %d evicted; kept %v", id, s.chats)
-		}
-	}
-}
-
-func TestChatStateFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "sub", "chats.json")
-	s := newChatState(path)
-	if err := s.load(); err != nil {
-		t.Fatalf("missing file: %v", err)
-	}
-	rec := s.record(1001, "v1")
-	rec.LastEventID, rec.Announced, rec.HandoverOperator = "e7", true, opA
-	if err := s.save(); err != nil {
-		t.Fatal(err)
-	}
-	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("state file: %v, %v", fi, err)
-	}
-	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*.tmp")); len(left) != 0 {
-		t.Fatalf("temporary files left: %v", left)
-	}
-	back := newChatState(path)
-	if err := back.load(); err != nil || !reflect.DeepEqual(back.chats, s.chats) || back.seq != s.seq {
-		t.Fatalf("reloaded %+v (%v), want %+v", back.chats, err, s.chats)
-	}
-	for _, bad := range []string{"{not json", `{"version": 99, "chats": {}}`} {
-		if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		broken := newChatState(path)
-		if err := broken.load(); err == nil || len(broken.chats) != 0 {
-			t.Fatalf("%q: err %v, %d chats", bad, err, len(broken.chats))
-		}
-	}
-}
-
-func TestChatsConfig(t *testing.T) {
-	fc, err := ParseFile([]byte(`{}`))
-	if err != nil || !fc.Chats.enabled() || fc.Chats.VisitorsPerPoll != 20 || fc.Chats.BotEventTypes[0] != "bot-message" {
-		t.Fatalf("defaults: %+v, %v", fc.Chats, err)
-	}
-	fc, err = ParseFile([]byte(`{"chats": {"enabled": false, "bot_event_types": ["chatbot-message", "bot-message"]}}`))
-	if err != nil || fc.Chats.enabled() || len(fc.Chats.BotEventTypes) != 2 {
-		t.Fatalf("custom: %+v, %v", fc.Chats, err)
-	}
-	for _, bad := range []string{
-		`{"chats": {"bot_event_types": ["operator-message"]}}`,
-		`{"chats": {"visitors_per_poll": 5000}}`,
-		`{"chats": {"poll_interval": "100ms"}}`,
-		`{"chats": {"max_pushes_per_poll": 64}}`,
-		`{"chats": {"bot_event_types": [""]}}`,
-		`{"chats": {"poll_every": "10s"}}`,
-	} {
-		if _, err := ParseFile([]byte(bad)); err == nil {
-			t.Errorf("%s accepted", bad)
 		}
 	}
 }

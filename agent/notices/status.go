@@ -1,4 +1,4 @@
-package agent
+package notices
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/omnitray/omnitray/agent"
 	"github.com/omnitray/omnitray/agent/notify"
 	"github.com/omnitray/omnitray/sync/clock"
 	"github.com/omnitray/omnitray/sync/rules"
@@ -21,16 +22,17 @@ const (
 	ActionStayOnline = "stay-online"
 )
 
-// lostAfter keeps a blip of the hub connection (a restart, a Wi-Fi roam)
+// LostAfter keeps a blip of the hub connection (a restart, a Wi-Fi roam)
 // from becoming a notification.
-const lostAfter = 15 * time.Second
+const LostAfter = 15 * time.Second
 
-// RunNotices tells the employee, through n, what they should know about
-// while the agent works: that Chaport goes offline soon (offering to stay
-// online), and that the hub was lost or is back. It runs until ctx ends.
-func (a *Agent) RunNotices(ctx context.Context, n notify.Notifier) {
+// Run tells the employee, through n, what they should know about while the
+// agent works: that Chaport goes offline soon (offering to stay online), and
+// that the hub was lost or is back. It runs until ctx ends.
+func Run(ctx context.Context, a *agent.Agent, n notify.Notifier) {
+	log, clk := a.Logger(), a.Clock()
 	states := a.Watch(ctx)
-	var prev State
+	var prev agent.State
 	var pendingShown time.Time // the OfflineAt we last announced
 	var lostSince time.Time
 	lostShown := false
@@ -38,7 +40,7 @@ func (a *Agent) RunNotices(ctx context.Context, n notify.Notifier) {
 	var lostC <-chan time.Time
 	send := func(nt notify.Notification) {
 		if err := n.Notify(ctx, nt); err != nil {
-			a.log.Debug("notification not shown", "topic", nt.Topic, "err", err)
+			log.Debug("notification not shown", "topic", nt.Topic, "err", err)
 		}
 	}
 	for {
@@ -47,8 +49,8 @@ func (a *Agent) RunNotices(ctx context.Context, n notify.Notifier) {
 			return
 		case ev := <-n.Actions():
 			if ev.Topic == TopicOfflineSoon && (ev.Key == ActionStayOnline || ev.Key == "default") {
-				if err := a.StayOnline(ctx, StayOnlineFor); err == nil {
-					a.log.Info(fmt.Sprintf("Stay online requested: offline postponed by %s", StayOnlineFor))
+				if err := a.StayOnline(ctx, agent.StayOnlineFor); err == nil {
+					log.Info(fmt.Sprintf("Stay online requested: offline postponed by %s", agent.StayOnlineFor))
 				}
 			}
 		case <-lostC:
@@ -60,9 +62,9 @@ func (a *Agent) RunNotices(ctx context.Context, n notify.Notifier) {
 			}
 		case s := <-states:
 			// Offline soon: once per pending deadline.
-			if !s.OfflineAt.IsZero() && !s.OfflineAt.Equal(pendingShown) && s.Connection == Connected {
+			if !s.OfflineAt.IsZero() && !s.OfflineAt.Equal(pendingShown) && s.Connection == agent.Connected {
 				pendingShown = s.OfflineAt
-				send(offlineSoon(s, a.clock.Now()))
+				send(offlineSoon(s, clk.Now()))
 			}
 			if s.OfflineAt.IsZero() && !pendingShown.IsZero() {
 				pendingShown = time.Time{}
@@ -70,11 +72,11 @@ func (a *Agent) RunNotices(ctx context.Context, n notify.Notifier) {
 			}
 			// Connection lost / restored, on one topic.
 			switch {
-			case s.Connection != Connected && prev.Connection == Connected:
-				lostSince = a.clock.Now()
-				lostTimer = a.clock.NewTimer(lostAfter)
+			case s.Connection != agent.Connected && prev.Connection == agent.Connected:
+				lostSince = clk.Now()
+				lostTimer = clk.NewTimer(LostAfter)
 				lostC = lostTimer.C()
-			case s.Connection == Connected && !lostSince.IsZero():
+			case s.Connection == agent.Connected && !lostSince.IsZero():
 				lostSince = time.Time{}
 				if lostTimer != nil {
 					lostTimer.Stop()
@@ -91,7 +93,7 @@ func (a *Agent) RunNotices(ctx context.Context, n notify.Notifier) {
 	}
 }
 
-func offlineSoon(s State, now time.Time) notify.Notification {
+func offlineSoon(s agent.State, now time.Time) notify.Notification {
 	status := s.StatusName
 	if status == "" {
 		status = "your status"
@@ -112,41 +114,4 @@ func SignInNeeded(ctx context.Context, n notify.Notifier, why string, log *slog.
 	if err != nil {
 		log.Debug("notification not shown", "err", err)
 	}
-}
-
-// routedNotifier is a Notifier whose action stream carries only the
-// topics routed to it.
-type routedNotifier struct {
-	notify.Notifier
-	actions chan notify.ActionEvent
-}
-
-func (r routedNotifier) Actions() <-chan notify.ActionEvent { return r.actions }
-
-// SplitNotifier lets RunNotices and RunChatNotices share one notifier: a
-// notifier has one action stream, and two readers would steal each other's
-// clicks. It returns one view for status notices and one for chat notices,
-// each receiving the actions of its own topics.
-func SplitNotifier(ctx context.Context, n notify.Notifier) (status, chats notify.Notifier) {
-	s := routedNotifier{n, make(chan notify.ActionEvent, 16)}
-	c := routedNotifier{n, make(chan notify.ActionEvent, 16)}
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case ev := <-n.Actions():
-				to := s.actions
-				if ev.Topic == TopicHandover || ev.Topic == TopicReminder {
-					to = c.actions
-				}
-				select {
-				case to <- ev:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	return s, c
 }

@@ -1,4 +1,4 @@
-package hub
+package handover
 
 import (
 	"cmp"
@@ -8,7 +8,7 @@ import (
 )
 
 // process applies the chat's new events and pushes what they call for.
-func (w *chatWatcher) process(v chaport.Visitor, chat chaport.Chat, budget map[*session]int, st *chatPollStats) {
+func (w *Watcher) process(v chaport.Visitor, chat chaport.Chat, budget map[Recipient]int, st *PollStats) {
 	rec := w.state.record(chat.ID, v.ID)
 	before := *rec
 	acts := w.kinds.advance(rec, chat.Events, resumeAt(rec, chat.Events), w.noteUnknown)
@@ -20,7 +20,7 @@ func (w *chatWatcher) process(v chaport.Visitor, chat chaport.Chat, budget map[*
 		if a.kind == feed.ChatHandover {
 			st.Announced++
 		}
-		now := w.h.clock.Now()
+		now := w.env.Clock.Now()
 		if !ev.At.IsZero() && now.Sub(ev.At) > staleHandover {
 			st.Stale++
 			continue
@@ -31,7 +31,7 @@ func (w *chatWatcher) process(v chaport.Visitor, chat chaport.Chat, budget map[*
 		if a.kind == feed.ChatHandover {
 			msg.Transcript, msg.BotName = w.kinds.transcript(chat.Events, a.at)
 		}
-		w.h.log.Debug("chat message", "kind", a.kind, "chat", chat.ID, "operator", a.operatorID)
+		w.env.Log.Debug("chat message", "kind", a.kind, "chat", chat.ID, "operator", a.operatorID)
 		w.send(w.audience(rec.HandoverOperator), msg, budget, st)
 	}
 }
@@ -39,23 +39,23 @@ func (w *chatWatcher) process(v chaport.Visitor, chat chaport.Chat, budget map[*
 // audience is the agents of the staff linked to the operator; for no
 // operator, or one whose staff is not connected, every agent whose status
 // gives chat access.
-func (w *chatWatcher) audience(operatorID string) []*session {
+func (w *Watcher) audience(operatorID string) []Recipient {
 	if operatorID != "" {
-		if to := w.h.dir.sessionsOfOperator(operatorID); len(to) > 0 {
+		if to := w.env.Audience.OfOperator(operatorID); len(to) > 0 {
 			return to
 		}
 	}
-	return w.h.dir.sessionsWithChatAccess()
+	return w.env.Audience.WithChatAccess()
 }
 
 // send queues msg to each agent still under its per-poll cap.
-func (w *chatWatcher) send(to []*session, msg feed.ChatEvent, budget map[*session]int, st *chatPollStats) {
+func (w *Watcher) send(to []Recipient, msg feed.ChatEvent, budget map[Recipient]int, st *PollStats) {
 	if len(to) == 0 {
 		return
 	}
 	env, err := w.envelope(msg)
 	if err != nil {
-		w.h.log.Error("encoding a chat message", "chat", msg.ChatID, "err", err)
+		w.env.Log.Error("encoding a chat message", "chat", msg.ChatID, "err", err)
 		return
 	}
 	for _, s := range to {
@@ -64,15 +64,15 @@ func (w *chatWatcher) send(to []*session, msg feed.ChatEvent, budget map[*sessio
 			continue
 		}
 		budget[s]++
-		s.send(env)
+		s.Send(env)
 		st.Pushed++
 	}
 }
 
 // envelope encodes msg, dropping the oldest transcript lines if it would not
 // fit an agent's frame limit (JSON escaping can make text six times longer).
-func (w *chatWatcher) envelope(msg feed.ChatEvent) (feed.Envelope, error) {
-	limit := cmp.Or(w.h.cfg.Feed.MaxFrameBytes, feed.DefaultMaxFrameBytes) - 1024
+func (w *Watcher) envelope(msg feed.ChatEvent) (feed.Envelope, error) {
+	limit := cmp.Or(w.env.MaxFrameBytes, feed.DefaultMaxFrameBytes) - 1024
 	for {
 		env, err := feed.NewEnvelope(feed.TypeChat, "", msg)
 		if err != nil || int64(len(env.Data)) <= limit || len(msg.Transcript) == 0 {
@@ -83,16 +83,16 @@ func (w *chatWatcher) envelope(msg feed.ChatEvent) (feed.Envelope, error) {
 }
 
 // noteUnknown logs each unknown event type once, up to maxUnknownTypes.
-func (w *chatWatcher) noteUnknown(typ string) {
+func (w *Watcher) noteUnknown(typ string) {
 	typ = cutText(typ, 100)
 	if w.unknown[typ] || len(w.unknown) > maxUnknownTypes {
 		return
 	}
 	w.unknown[typ] = true
 	if len(w.unknown) > maxUnknownTypes {
-		w.h.log.Warn("more unknown Chaport event types; no longer logging them")
+		w.env.Log.Warn("more unknown Chaport event types; no longer logging them")
 		return
 	}
-	w.h.log.Warn("ignoring an unknown Chaport event type", "type", typ,
+	w.env.Log.Warn("ignoring an unknown Chaport event type", "type", typ,
 		"hint", "list it in chats.*_event_types if it matters")
 }
