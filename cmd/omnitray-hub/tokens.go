@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -172,16 +173,30 @@ func tokenRevoke(args []string, out io.Writer) error {
 		"issued until now. A running hub with the same state directory closes their sessions within 2 s.")
 	staff := fs.Int64("staff", 0, "revoke every token of this Omnidesk staff id")
 	state := addStateFlags(fs)
+	// Ids issued before they were kept from starting with "-" would read
+	// as flags: one that is no flag of ours is taken as the id.
+	id := ""
+	for i, a := range args {
+		if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && looksLikeTokenID(a) &&
+			fs.Lookup(strings.TrimPrefix(a, "-")) == nil {
+			id, args = a, append(append([]string{}, args[:i]...), args[i+1:]...)
+			break
+		}
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	// The id may come before or after the flags.
-	id := ""
-	if fs.NArg() > 0 {
+	switch {
+	case fs.NArg() > 0 && id == "":
 		id = fs.Arg(0)
 		if err := fs.Parse(fs.Args()[1:]); err != nil {
 			return err
 		}
+		if err := fs.NoArgs(); err != nil {
+			return err
+		}
+	case fs.NArg() > 0:
 		if err := fs.NoArgs(); err != nil {
 			return err
 		}
@@ -217,4 +232,18 @@ func tokenRevoke(args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "revoked token %s\n", id)
 	return nil
+}
+
+// looksLikeTokenID says whether s has the shape of a token id: 12 characters
+// of base64url (9 random bytes).
+func looksLikeTokenID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }

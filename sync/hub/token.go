@@ -68,12 +68,18 @@ func Issue(secret []byte, staffID int64, now time.Time, ttl time.Duration) (stri
 	if ttl <= 0 {
 		return "", Claims{}, fmt.Errorf("token lifetime must be positive")
 	}
-	nonce := make([]byte, 9)
-	if _, err := rand.Read(nonce); err != nil {
-		return "", Claims{}, fmt.Errorf("reading randomness: %w", err)
+	// The id is what `token revoke ID` takes: one starting with "-" would
+	// read as a flag there (1 in 64 did), so such a draw is drawn again.
+	var id string
+	for id == "" || id[0] == '-' {
+		nonce := make([]byte, 9)
+		if _, err := rand.Read(nonce); err != nil {
+			return "", Claims{}, fmt.Errorf("reading randomness: %w", err)
+		}
+		id = base64.RawURLEncoding.EncodeToString(nonce)
 	}
 	c := claims{Version: 1, Staff: staffID, Issued: now.Unix(),
-		Expires: now.Add(ttl).Unix(), Nonce: base64.RawURLEncoding.EncodeToString(nonce)}
+		Expires: now.Add(ttl).Unix(), Nonce: id}
 	payload, err := json.Marshal(c)
 	if err != nil {
 		return "", Claims{}, fmt.Errorf("encoding token: %w", err)
