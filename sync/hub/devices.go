@@ -21,8 +21,8 @@ import (
 // disconnected), the next present computer takes over at once; when none is
 // present, each writes offline for its own absence as a lone computer does.
 
-// device is what the hub knows of one session's computer; guarded by the
-// directory's lock.
+// device is what the hub knows of one session's computer; the subscriber
+// registry writes it, under the directory's lock.
 type device struct {
 	host  string
 	state string // feed.Presence*; "" until the agent reports
@@ -33,14 +33,9 @@ type device struct {
 // that does not report presence (an older one) behaves as it always did.
 func (d device) present() bool { return d.state == "" || d.state == feed.PresencePresent }
 
-// devicesLocked builds each of the staff member's sessions its Devices
-// message; callers hold d.mu.
-func (d *directory) devicesLocked(staffID int64) map[*session]feed.Devices {
-	set := d.subs[staffID]
-	sessions := make([]*session, 0, len(set))
-	for s := range set {
-		sessions = append(sessions, s)
-	}
+// devices builds each of the staff member's sessions its Devices message.
+func (r *subscribers) devices(staffID int64) map[*session]feed.Devices {
+	sessions := r.of(staffID)
 	slices.SortFunc(sessions, func(a, b *session) int { return int(a.seq - b.seq) })
 	var owner *session
 	for _, s := range sessions {
@@ -71,7 +66,7 @@ func (d *directory) devicesLocked(staffID int64) map[*session]feed.Devices {
 func (h *Hub) pushDevices(staffID int64) {
 	h.dir.mu.Lock()
 	defer h.dir.mu.Unlock()
-	for s, msg := range h.dir.devicesLocked(staffID) {
+	for s, msg := range h.dir.subs.devices(staffID) {
 		if env, err := feed.NewEnvelope(feed.TypeDevices, "", msg); err == nil {
 			s.send(env)
 		}
@@ -79,9 +74,7 @@ func (h *Hub) pushDevices(staffID int64) {
 }
 
 // setPresence records a session's report; it says whether anything changed.
-func (d *directory) setPresence(s *session, p feed.Presence) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+func (r *subscribers) setPresence(s *session, p feed.Presence) bool {
 	host := cleanHost(p.Host)
 	if s.device.host == host && s.device.state == p.State {
 		return false

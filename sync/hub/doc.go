@@ -6,6 +6,12 @@
 // operator, or "online" while the employee's Omnidesk status has no chat
 // access.
 //
+// What the hub knows of the company (staff, statuses, catalogue, operators
+// and links: company.go) is kept apart from who is connected (sessions per
+// staff member, their computers, the session cap: subscribers.go); the
+// directory (directory.go) holds both under one lock and pushes each
+// change to the sessions subscribed for the staff member it is about.
+//
 // Agents authenticate with tokens signed by the hub secret (see Sign). A
 // token names one staff member and expires; it is read only from the
 // handshake's Authorization header, never from a URL, and never logged.

@@ -224,9 +224,9 @@ func ids(staff []int64) string {
 }
 
 // linkBook is the links between refreshes: the current decision, the pins,
-// the notes not yet logged. The directory owns it, under its lock; the
-// hub's link keeper (linkstate.go) logs the notes and saves the pins, out
-// of that lock.
+// the notes not yet logged. The company (company.go) owns it, under the
+// directory's lock; the hub's link keeper (linkstate.go) logs the notes
+// and saves the pins, out of that lock.
 type linkBook struct {
 	configured map[int64]string
 	pins       map[int64]string

@@ -136,7 +136,7 @@ func (h *Hub) keepLinks(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-h.dir.linkWork:
+		case <-h.dir.co.linkWork:
 			h.flushLinks()
 		}
 	}

@@ -26,10 +26,10 @@ type session struct {
 	// vendor call (limits.requests_per_minute).
 	requests *rate.Limiter
 	// seq orders a staff member's sessions by age, for the session cap;
-	// set by the directory when the session joins.
+	// set by the subscriber registry when the session joins.
 	seq uint64
 	// device is the computer, as its agent reports it (devices.go);
-	// guarded by the directory's lock.
+	// written by the subscriber registry, under the directory's lock.
 	device device
 	// readingHistory: one history read at a time, off the request loop.
 	readingHistory atomic.Bool

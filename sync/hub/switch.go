@@ -3,7 +3,6 @@ package hub
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/omnidesk"
@@ -105,30 +104,4 @@ func unconfirmed(want string, err error) error {
 	}
 	re.Message = "the switch to «" + want + "» was sent but could not be confirmed (" + re.Message + ")"
 	return re
-}
-
-// observeStatus stores a status read for one staff member outside the poll
-// (a switch's confirmation) and returns the agents to tell when it differs
-// from what the directory had, with the change to send them. Chat access
-// bookkeeping follows updateStaff, so that grace and extend_online see the
-// same history whichever read saw the change first.
-func (d *directory) observeStatus(staffID, statusID int64, now time.Time) (to []*session, change feed.StatusChange, fromID int64, changed bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	e, known := d.staff[staffID]
-	if !known || e.statusID == statusID {
-		return nil, feed.StatusChange{}, 0, false
-	}
-	fromID = e.statusID
-	hadAccess := d.catalogue.ChatAccess(e.statusID)
-	e.statusID, e.observedAt = statusID, now
-	switch {
-	case d.catalogue.ChatAccess(statusID):
-		e.accessLostAt = time.Time{}
-	case hadAccess:
-		e.accessLostAt = now
-	}
-	d.staff[staffID] = e
-	change = feed.StatusChange{StatusID: statusID, ObservedAt: now}
-	return d.sessionsOf(staffID), change, fromID, true
 }
