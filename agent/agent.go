@@ -9,7 +9,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/omnitray/omnitray/sync/chaport"
 	"github.com/omnitray/omnitray/sync/clock"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/rules"
@@ -131,44 +130,6 @@ func (a *Agent) do(ctx context.Context, f func(*loop)) error {
 	}
 }
 
-// Pause stops (or resumes) writing to Chaport; a live lease then lapses.
-func (a *Agent) Pause(ctx context.Context, paused bool) error {
-	return a.do(ctx, func(l *loop) { l.paused = paused })
-}
-
-// StayOnlineFor is how long "Stay online" (in the tray's menu and on the
-// going-offline notice) postpones a pending offline.
-const StayOnlineFor = 5 * time.Minute
-
-// StayOnline postpones a pending offline by d from now.
-func (a *Agent) StayOnline(ctx context.Context, d time.Duration) error {
-	return a.do(ctx, func(l *loop) { l.stayOnlineUntil = a.clock.Now().Add(d) })
-}
-
-// SetPresence reports screen lock, sleep and idle.
-func (a *Agent) SetPresence(ctx context.Context, p rules.Presence) error {
-	return a.do(ctx, func(l *loop) { l.presence = p })
-}
-
-// SetPresenceAndWait reports presence and returns once the Chaport write it
-// causes (if any) has finished, so that a sleep inhibitor is held until
-// Chaport really says offline. ctx bounds the wait.
-func (a *Agent) SetPresenceAndWait(ctx context.Context, p rules.Presence) error {
-	done := make(chan struct{})
-	if err := a.do(ctx, func(l *loop) {
-		l.presence = p
-		l.settled = append(l.settled, done)
-	}); err != nil {
-		return err
-	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // SwitchStatus asks the hub to switch the employee's Omnidesk status and
 // returns once Omnidesk shows it (the hub confirms it; the new status also
 // arrives through the feed). A switch that did not happen wraps a
@@ -217,38 +178,15 @@ func (a *Agent) Run(ctx context.Context) error {
 				a.log.Info("agent started", "hub", a.cfg.HubURL, "grace", a.cfg.Grace, "lease", a.cfg.Lease)
 			}
 			l.onFeed(ev)
-		case <-l.timerC():
-			l.timer = nil
-		case res := <-l.writeDone:
+		case <-l.timer.C():
+			l.timer.fired()
+		case res := <-l.keeper.done:
 			l.onWrite(res)
-		case res := <-l.readDone:
+		case res := <-l.drift.done:
 			l.onRead(res)
 		case f := <-a.cmds:
 			f(l)
 		}
-	}
-}
-
-// writeResult is a finished Chaport write.
-type writeResult struct {
-	status  chaport.Status
-	state   feed.ChaportState
-	err     error
-	started time.Time
-}
-
-// write asks the hub for a Chaport status write, off the event loop.
-func (a *Agent) write(ctx context.Context, status chaport.Status, extend bool, ttl time.Duration, why feed.Why, done chan<- writeResult) {
-	started := a.clock.Now()
-	secs := int((ttl + time.Second - 1) / time.Second)
-	typ, data := feed.TypeSetChaport, any(feed.SetChaport{Status: status, TTLSeconds: secs, Why: why})
-	if extend {
-		typ, data = feed.TypeExtendOnline, feed.ExtendOnline{TTLSeconds: secs, Why: why}
-	}
-	state, err := a.askChaport(ctx, typ, data)
-	select {
-	case done <- writeResult{status: status, state: state, err: err, started: started}:
-	case <-ctx.Done():
 	}
 }
 

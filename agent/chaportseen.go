@@ -15,29 +15,18 @@ import (
 // down to it, announces it nor writes it again. The read may be old, so the
 // drift check counts from its time: a change since (a person in Chaport's
 // own UI) is found within one check period, and the read-back also runs
-// without a live lease (driftDue).
+// without a live lease (checkDrift).
 func (l *loop) onSeen(seen *feed.ChaportSeen, now time.Time) {
 	if seen == nil {
 		return
 	}
-	l.seen = seen
-	ownLease := l.lease.Status != "" && l.lease.Expires.After(now)
-	if ownLease || l.writing || now.Before(l.lease.MaybeOnlineUntil) {
+	l.drift.seen = seen
+	if l.keeper.live(now) || l.keeper.writing || l.keeper.maybeOnline(now) {
 		return // what Omnitray wrote (or may have) is fresher than any list
 	}
 	if seen.RealStatus == chaport.Offline {
-		// Nothing is left to write: a failed offline write being retried
-		// (say, refused while the operator was not linked yet) is moot,
-		// and its error no longer true.
-		l.lease = lease{Status: chaport.Offline}
-		l.failures, l.lastErr = 0, ""
-		read := seen.ReadAt
-		if read.IsZero() || read.After(now) {
-			read = now
-		}
-		if l.lastRead.IsZero() || read.After(l.lastRead) {
-			l.lastRead = read
-		}
+		l.keeper.sawOffline()
+		l.drift.readAt(seen.ReadAt, now)
 	}
 }
 
@@ -45,13 +34,13 @@ func (l *loop) onSeen(seen *feed.ChaportSeen, now time.Time) {
 // in 3m0s" while Chaport is already offline, and a pause that says what
 // happens to the lease (pause.go).
 func (l *loop) honest(d rules.Decision, now time.Time) rules.Decision {
-	if l.paused && l.known {
-		d.Reason = pausedReason(l.lease, now)
+	if l.inputs.paused && l.link.known {
+		d.Reason = pausedReason(l.keeper.lease, now)
 		return d
 	}
-	if d.Action == rules.GoOfflineAt && d.At.After(now) && l.lease.Status == chaport.Offline &&
-		!now.Before(l.lease.MaybeOnlineUntil) {
-		d.Reason = "Omnidesk: " + l.catalogue.Name(l.statusID) + " — no chat access; Chaport already offline"
+	if d.Action == rules.GoOfflineAt && d.At.After(now) && l.keeper.lease.Status == chaport.Offline &&
+		!l.keeper.maybeOnline(now) {
+		d.Reason = "Omnidesk: " + l.status.name() + " — no chat access; Chaport already offline"
 	}
 	return d
 }

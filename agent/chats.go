@@ -21,15 +21,8 @@ const chatQueue = 256
 func (l *loop) onChat(ce feed.ChatEvent) {
 	ce.Transcript = boundTranscript(ce.Transcript)
 	if ce.Kind == feed.ChatHandover {
-		rc := RecentChat{ChatID: ce.ChatID, VisitorID: ce.VisitorID, VisitorName: DisplayName(ce.VisitorName),
-			BotName: botName(ce.BotName), At: ce.At, URL: l.a.ChatLink(ce)}
-		kept := []RecentChat{rc}
-		for _, r := range l.recent {
-			if r.ChatID != ce.ChatID && len(kept) < maxRecentChats {
-				kept = append(kept, r)
-			}
-		}
-		l.recent = kept
+		l.recent.add(RecentChat{ChatID: ce.ChatID, VisitorID: ce.VisitorID, VisitorName: DisplayName(ce.VisitorName),
+			BotName: botName(ce.BotName), At: ce.At, URL: l.a.ChatLink(ce)})
 	}
 	for {
 		select {
@@ -42,6 +35,20 @@ func (l *loop) onChat(ce feed.ChatEvent) {
 		default:
 		}
 	}
+}
+
+// recentChats are the latest hand-overs, newest first, at most
+// maxRecentChats, one per chat.
+type recentChats []RecentChat
+
+func (r *recentChats) add(rc RecentChat) {
+	kept := recentChats{rc}
+	for _, old := range *r {
+		if old.ChatID != rc.ChatID && len(kept) < maxRecentChats {
+			kept = append(kept, old)
+		}
+	}
+	*r = kept
 }
 
 // Transcript bounds: the agent keeps at most this much of a bot's

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/omnitray/omnitray/sync/feed"
@@ -14,77 +15,86 @@ import (
 // (sync/hub/devices.go). rules.Decide then holds this computer back while
 // another keeps the operator, or while the employee is at another one.
 
-// presenceState is this computer's presence as the hub's feed spells it.
-func (l *loop) presenceState() string {
-	switch {
-	case l.paused:
-		return feed.PresencePaused
-	case l.presence.Asleep:
-		return feed.PresenceAsleep
-	case l.presence.Locked:
-		return feed.PresenceLocked
-	case l.presence.Idle:
-		return feed.PresenceIdle
+// computers is what the loop knows of the employee's other computers: the
+// hub's list, only true while connected, and this computer's presence as
+// the hub last acknowledged it.
+type computers struct {
+	host      string // this computer's name (Config.ComputerName)
+	list      feed.Devices
+	have      bool
+	reported  feed.Presence // as the hub last acknowledged it
+	reporting bool          // one report at a time
+}
+
+// report returns the presence to send, if it differs from what the hub
+// last acknowledged and none is on its way; the caller sends it.
+func (c *computers) report(state string) (feed.Presence, bool) {
+	p := feed.Presence{Host: c.host, State: state}
+	if c.reporting || p == c.reported {
+		return p, false
 	}
-	return feed.PresencePresent
+	c.reporting = true
+	return p, true
+}
+
+// acknowledged takes the hub's answer to a report.
+func (c *computers) acknowledged(p feed.Presence, err error, log *slog.Logger) {
+	c.reporting = false
+	if err != nil {
+		log.Debug("reporting presence to the hub failed; will retry", "err", err)
+		return
+	}
+	c.reported = p
 }
 
 // reportPresence sends this computer's presence when it differs from what
 // the hub last acknowledged; one report at a time, off the loop.
 func (l *loop) reportPresence(ctx context.Context) {
-	if !l.known || l.reportingPresence {
+	if !l.link.known {
 		return
 	}
-	p := feed.Presence{Host: l.a.cfg.ComputerName, State: l.presenceState()}
-	if p == l.reportedPresence {
+	p, ok := l.computers.report(l.inputs.presenceState())
+	if !ok {
 		return
 	}
-	l.reportingPresence = true
 	go func() {
 		rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		_, err := l.a.feed.Request(rctx, feed.TypePresence, p)
 		cancel()
-		_ = l.a.do(ctx, func(l *loop) {
-			l.reportingPresence = false
-			if err != nil {
-				l.a.log.Debug("reporting presence to the hub failed; will retry", "err", err)
-				return
-			}
-			l.reportedPresence = p
-		})
+		_ = l.a.do(ctx, func(l *loop) { l.computers.acknowledged(p, err, l.a.log) })
 	}()
 }
 
 // onDevices takes the hub's list of the employee's computers.
-func (l *loop) onDevices(d feed.Devices) {
-	before := l.elsewhere()
-	l.devices, l.haveDevices = d, true
-	if now := l.elsewhere(); now != before {
+func (c *computers) onDevices(d feed.Devices, log *slog.Logger) {
+	before := c.elsewhere()
+	c.list, c.have = d, true
+	if now := c.elsewhere(); now != before {
 		switch {
 		case now.OwnerHost != "":
-			l.a.log.Info("also active on " + now.OwnerHost + ", which keeps Chaport; this computer writes nothing meanwhile")
+			log.Info("also active on " + now.OwnerHost + ", which keeps Chaport; this computer writes nothing meanwhile")
 		case now.PresentHost != "":
-			l.a.log.Info("also active on " + now.PresentHost + "; this computer keeps Chaport")
+			log.Info("also active on " + now.PresentHost + "; this computer keeps Chaport")
 		case before.PresentHost != "" || before.OwnerHost != "":
-			l.a.log.Info("no other computer of yours is active; this one keeps Chaport")
+			log.Info("no other computer of yours is active; this one keeps Chaport")
 		}
 	}
 }
 
-// forgetDevices drops what the hub said of the other computers, when the
+// forget drops what the hub said of the other computers, when the
 // connection to it is lost: the list is only true while connected.
-func (l *loop) forgetDevices() {
-	l.devices, l.haveDevices = feed.Devices{}, false
-	l.reportedPresence = feed.Presence{}
+func (c *computers) forget() {
+	c.list, c.have = feed.Devices{}, false
+	c.reported = feed.Presence{}
 }
 
 // elsewhere is what the rules need to know of the other computers.
-func (l *loop) elsewhere() rules.Elsewhere {
+func (c *computers) elsewhere() rules.Elsewhere {
 	var e rules.Elsewhere
-	if !l.haveDevices {
+	if !c.have {
 		return e
 	}
-	for _, d := range l.devices.Devices {
+	for _, d := range c.list.Devices {
 		if d.Self {
 			continue
 		}
@@ -95,7 +105,7 @@ func (l *loop) elsewhere() rules.Elsewhere {
 			e.OwnerHost = d.Host
 		}
 	}
-	if l.devices.Owner {
+	if c.list.Owner {
 		e.OwnerHost = ""
 	}
 	return e
@@ -103,13 +113,12 @@ func (l *loop) elsewhere() rules.Elsewhere {
 
 // keepsOperator says whether this computer is the one that writes and
 // checks the operator: alone, or chosen by the hub.
-func (l *loop) keepsOperator() bool { return l.elsewhere().OwnerHost == "" }
+func (c *computers) keepsOperator() bool { return c.elsewhere().OwnerHost == "" }
 
-// otherComputers lists the employee's other connected computers, for the
-// state.
-func (l *loop) otherComputers() []feed.Device {
-	if !l.haveDevices {
+// others lists the employee's other connected computers, for the state.
+func (c *computers) others() []feed.Device {
+	if !c.have {
 		return nil
 	}
-	return l.devices.Others()
+	return c.list.Others()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/omnitray/omnitray/sync/feed"
@@ -46,8 +47,8 @@ type historyView struct {
 	reading  bool
 	stale    bool // a transition happened since the last read
 	lastSeen string
-	// due is when the next read may start; startedAt when the last did.
-	due, startedAt time.Time
+	// nextAt is when the next read may start; startedAt when the last did.
+	nextAt, startedAt time.Time
 }
 
 // startOfDay is local midnight: "today" is the employee's day.
@@ -65,24 +66,46 @@ const (
 	historyEvery  = 15 * time.Second
 )
 
-// refreshHistory reads today's history again, once a transition made it
-// stale and the spacing allows; it returns when it next wants to run.
-func (l *loop) refreshHistory(ctx context.Context, now time.Time) time.Time {
-	h := &l.history
-	key := string(l.lease.Status) + "|" + fmt.Sprint(l.statusID)
+// due notes a transition (key changed since the last call: a new lease
+// status or Omnidesk status makes the view stale) and says whether a read
+// should start now and, if not, when one is next due (zero for none). A
+// read it starts is marked as under way; the caller sends it.
+func (h *historyView) due(now time.Time, key string, known bool) (bool, time.Time) {
 	if key != h.lastSeen {
 		h.lastSeen, h.stale = key, true
-		if h.due.IsZero() {
-			h.due = latest(now.Add(historySettle), h.startedAt.Add(historyEvery))
+		if h.nextAt.IsZero() {
+			h.nextAt = latest(now.Add(historySettle), h.startedAt.Add(historyEvery))
 		}
 	}
-	if !l.known || h.reading || !h.stale {
-		return time.Time{}
+	if !known || h.reading || !h.stale {
+		return false, time.Time{}
 	}
-	if now.Before(h.due) {
-		return h.due
+	if now.Before(h.nextAt) {
+		return false, h.nextAt
 	}
-	h.reading, h.stale, h.due, h.startedAt = true, false, time.Time{}, now
+	h.reading, h.stale, h.nextAt, h.startedAt = true, false, time.Time{}, now
+	return true, time.Time{}
+}
+
+// took records a finished read.
+func (h *historyView) took(today feed.Today, err error, now time.Time, log *slog.Logger) {
+	h.reading = false
+	if err != nil {
+		log.Debug("reading today's history failed", "err", err)
+		return
+	}
+	h.today, h.readAt = today, now
+}
+
+// refreshHistory reads today's history again, once a transition made it
+// stale and the spacing allows, off the loop; it returns when it next
+// wants to run.
+func (l *loop) refreshHistory(ctx context.Context, now time.Time) time.Time {
+	key := string(l.keeper.lease.Status) + "|" + fmt.Sprint(l.status.id)
+	start, next := l.history.due(now, key, l.link.known)
+	if !start {
+		return next
+	}
 	go func() {
 		rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		var today feed.Today
@@ -91,14 +114,7 @@ func (l *loop) refreshHistory(ctx context.Context, now time.Time) time.Time {
 			err = json.Unmarshal(raw, &today)
 		}
 		cancel()
-		_ = l.a.do(ctx, func(l *loop) {
-			l.history.reading = false
-			if err != nil {
-				l.a.log.Debug("reading today's history failed", "err", err)
-				return
-			}
-			l.history.today, l.history.readAt = today, l.a.clock.Now()
-		})
+		_ = l.a.do(ctx, func(l *loop) { l.history.took(today, err, l.a.clock.Now(), l.a.log) })
 	}()
 	return time.Time{}
 }

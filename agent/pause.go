@@ -23,14 +23,3 @@ func pausedReason(l lease, now time.Time) string {
 	}
 	return head + "; Chaport shows what you set there (offline if nothing)"
 }
-
-// leaseEnd is when the lease keeper must look again although nothing is
-// due: the end of a live online lease it is not renewing (a pause, a lost
-// hub), so that the state, and the tray with it, stop claiming a lease that
-// lapsed.
-func (l *loop) leaseEnd(now time.Time) time.Time {
-	if l.lease.Status == chaport.Online && l.lease.Expires.After(now) {
-		return l.lease.Expires
-	}
-	return time.Time{}
-}

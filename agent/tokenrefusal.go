@@ -24,8 +24,7 @@ func tokenRefusal(err error) (msg string, ok bool) {
 // log, in `omnitray status` and as the error, rather than as a generic
 // disconnect; the feed client does not retry it, so the hub is not pestered.
 func (l *loop) feedEnded(err error) error {
-	l.connection, l.connErr = Disconnected, err.Error()
-	l.refused = errors.Is(err, feed.ErrUnauthorized)
+	l.link.ended(err)
 	msg, ok := tokenRefusal(err)
 	if ok {
 		l.a.log.Error(msg)
