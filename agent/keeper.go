@@ -48,6 +48,11 @@ func (k *keeper) start(ctx context.Context, a *Agent, st step, why feed.Why) {
 // (a pause, a lost hub), so that the state, and the tray with it, stop
 // claiming a lease that lapsed.
 func (k *keeper) due(now time.Time) time.Time {
+	if k.writing {
+		// The write's answer (or its timeout) runs the loop again; a timer
+		// meanwhile would only wake an agent that has nothing to do.
+		return k.wake
+	}
 	var end time.Time
 	if k.lease.Status == chaport.Online && k.lease.Expires.After(now) {
 		end = k.lease.Expires
