@@ -81,8 +81,14 @@ func TestDesktopTray(t *testing.T) {
 	if it, _ := testdesktop.FindMenuItem(root, "Офлайн"); it.ToggleState != 1 {
 		t.Errorf("the current status (Offline) is not checked: %+v", it)
 	}
+	lastTip := ""
 	waitFor(t, "the tooltip to explain the Offline status", func() bool {
-		return strings.Contains(tooltip(t, conn, name), "Офлайн")
+		tip := tooltip(t, conn, name)
+		if tip != lastTip {
+			t.Logf("tooltip: %q", tip) // shown if the wait fails
+			lastTip = tip
+		}
+		return strings.Contains(tip, "Офлайн")
 	})
 	offlineIcon := iconHash(t, conn, name)
 
