@@ -154,6 +154,14 @@ func loop(ctx context.Context, opts Options, m *menu) {
 	}
 	refreshAutostart()
 	draw()
+	// fyne.io/systray (v1.12.2, systray_unix.go nativeStart) calls onReady
+	// before it has exported the item on D-Bus, and an icon or tooltip set
+	// while it exports is stored but never published: the tooltip then
+	// said "Hub unreachable" for good while the menu showed the status.
+	// So the icon and tooltip are set again for the first few seconds.
+	reassert := time.NewTicker(time.Second)
+	defer reassert.Stop()
+	reasserts := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -161,6 +169,14 @@ func loop(ctx context.Context, opts Options, m *menu) {
 				ticker.Stop()
 			}
 			return
+		case <-reassert.C:
+			if reasserts++; reasserts >= 10 {
+				reassert.Stop()
+			}
+			if sh.applied {
+				systray.SetIcon(assets.Icon(sh.v.Icon))
+				systray.SetTooltip(sh.v.Tooltip)
+			}
 		case s := <-states:
 			st = s
 			draw()
