@@ -1,38 +1,19 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/omnitray/omnitray/internal/syncbuf"
 	"github.com/omnitray/omnitray/sync/clock"
 	"github.com/omnitray/omnitray/sync/feed"
 )
-
-// lockedBuffer is a log sink the test reads while the agent writes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // When the hub ends the session for the token's sake, the agent says so
 // in plain words — in its log, its state (`omnitray status`) and Run's
@@ -47,7 +28,7 @@ func TestTokenEndedByHubIsSaidPlainly(t *testing.T) {
 	} {
 		t.Run(tc.reason, func(t *testing.T) {
 			h := newFakeHub(t, 1)
-			var logs lockedBuffer
+			var logs syncbuf.Buffer
 			a, err := New(Config{HubURL: h.srv.URL, Token: "tok", Clock: clock.NewFake(time.Now()),
 				Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 			if err != nil {

@@ -6,29 +6,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/omnitray/omnitray/internal/syncbuf"
 	"github.com/omnitray/omnitray/sync/clock"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	sb strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.sb.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.sb.String()
-}
 
 // tryAddress runs a client against a server answering every handshake with
 // status, for tries attempts on a fake clock, and returns the log and the
@@ -41,7 +24,7 @@ func tryAddress(t *testing.T, status, tries int) (string, []time.Duration) {
 	t.Cleanup(srv.Close)
 	u, _ := WebsocketURL(srv.URL, false)
 	fake := clock.NewFake(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	c, err := NewClient(ClientOptions{URL: u, Token: testToken, Clock: fake, MinBackoff: time.Second, MaxBackoff: 4 * time.Second,
 		Rand: func() float64 { return 0.5 }, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {

@@ -1,7 +1,6 @@
 package hub_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -10,10 +9,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/omnitray/omnitray/internal/syncbuf"
 	"github.com/omnitray/omnitray/sync/clock"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/hub"
@@ -21,31 +20,13 @@ import (
 	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
-// syncBuffer is a log sink the hub's goroutines and the test may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // chatStack is a hub on a fake clock, driven from one of its waits to the
 // next, with each chat poll reported.
 type chatStack struct {
 	stack
 	fc    *clock.Fake
 	polls chan hub.ChatPollStats
-	logs  *syncBuffer
+	logs  *syncbuf.Buffer
 	stop  func()
 }
 
@@ -65,7 +46,7 @@ func newChatSandbox(t *testing.T, fc *clock.Fake, pageSize int) *sandbox.Sandbox
 
 func startChatHub(t *testing.T, sb *sandbox.Sandbox, fc *clock.Fake, file string) *chatStack {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	h := hubtest.New(t, sb, file, func(c *hub.Config) {
 		c.Clock, c.Logger = fc, slog.New(slog.NewTextHandler(logs, nil))
 	})

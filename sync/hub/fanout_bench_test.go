@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omnitray/omnitray/internal/syncbuf"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/hub"
 	"github.com/omnitray/omnitray/sync/hub/hubtest"
@@ -395,7 +396,7 @@ func startFanoutChild(b *testing.B, hubURL string) (*exec.Cmd, io.WriteCloser, *
 	child.Env = append(os.Environ(), fanoutChildEnv+"="+hubURL)
 	child.ExtraFiles = []*os.File{cmdR, resW} // fd 3, fd 4
 	// The child's own benchmark line must not mix into this one's output.
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	child.Stdout, child.Stderr = out, out
 	if err := child.Start(); err != nil {
 		b.Fatal(err)

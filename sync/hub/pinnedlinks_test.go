@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omnitray/omnitray/internal/syncbuf"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/hub"
 	"github.com/omnitray/omnitray/sync/hub/hubtest"
@@ -26,13 +27,13 @@ const linksHubFile = `{"min_poll_interval": "20ms", "chats": {"enabled": false}}
 // buffer the test reads.
 type linkStack struct {
 	stack
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 	run  *hubtest.Running
 }
 
 func startLinkHub(t *testing.T, sb *sandbox.Sandbox, stateDir string) *linkStack {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	h := hubtest.New(t, sb, linksHubFile, func(c *hub.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
 		c.StateDir = stateDir

@@ -1,39 +1,21 @@
 package e2e
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/omnitray/omnitray/internal/syncbuf"
 )
 
 // guard bounds every wait. It is generous on purpose: CI runs the whole
 // repository's tests with -race on a shared 2-core machine, and a guard only
 // has to catch a hang, not measure anything.
 const guard = 20 * time.Second
-
-// syncBuffer is a bytes.Buffer that a process writes while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // procEnv is the clean environment of one test: PATH and HOME from the test
 // runner, and runtime and config directories of the test's own, so that no
@@ -52,7 +34,7 @@ func procEnv(t *testing.T) []string {
 type proc struct {
 	name           string
 	cmd            *exec.Cmd
-	stdout, stderr *syncBuffer
+	stdout, stderr *syncbuf.Buffer
 	done           chan struct{} // closed once the process is reaped
 	waitErr        error         // valid after done
 }
@@ -68,7 +50,7 @@ func startProc(t *testing.T, env []string, bin string, args ...string) *proc {
 // caller checks and reports itself.
 func start(t *testing.T, logOnFailure bool, env []string, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: shortName(bin, args), stdout: &syncBuffer{}, stderr: &syncBuffer{},
+	p := &proc{name: shortName(bin, args), stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{},
 		done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = env
