@@ -17,10 +17,6 @@ import (
 // (64 KiB): an entry is at most a few hundred bytes.
 const historyPageSize = 120
 
-// switchMemory is how long a switch the hub made explains the next
-// Omnidesk change to that status.
-const switchMemory = 2 * time.Minute
-
 // recorder turns what the hub sees and does into history entries: changes
 // of Omnidesk statuses (from the poller), Chaport statuses written (from
 // agents' requests, with their reasons) and leases that lapsed because no
@@ -31,21 +27,14 @@ type recorder struct {
 	log   *slog.Logger
 	clock clock.Clock
 
-	mu       sync.Mutex
-	chaport  map[int64]chaportMark
-	switches map[int64]switchMark
-	failing  failstreak.Streak
+	mu      sync.Mutex
+	chaport map[int64]chaportMark
+	failing failstreak.Streak
 }
 
 type chaportMark struct {
 	status string
 	until  time.Time // when an online lease lapses unless renewed
-}
-
-type switchMark struct {
-	status int64
-	host   string
-	at     time.Time
 }
 
 // openHistory is the hub's history store: files in the state directory, or
@@ -64,7 +53,7 @@ func openHistory(cfg Config) (history.Store, error) {
 
 func newRecorder(store history.Store, c clock.Clock, log *slog.Logger) *recorder {
 	return &recorder{store: store, log: log, clock: c,
-		chaport: map[int64]chaportMark{}, switches: map[int64]switchMark{}}
+		chaport: map[int64]chaportMark{}}
 }
 
 func (r *recorder) append(e history.Entry) {
@@ -72,25 +61,16 @@ func (r *recorder) append(e history.Entry) {
 	r.failing.Note(r.log, err, "writing the status history failed", "writing the status history works again")
 }
 
-// switched notes a status switch the hub made for an employee, so that the
-// change the poller then sees is told as theirs.
-func (r *recorder) switched(staff, status int64, host string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.switches[staff] = switchMark{status: status, host: host, at: r.clock.Now()}
-}
-
-// omnidesk records a change the poller saw.
-func (r *recorder) omnidesk(staff int64, fromID, toID int64, from, to string, at time.Time) {
+// omnidesk records a change of an employee's Omnidesk status: seen by the
+// poller (switchedOn ""), or by the hub confirming a switch the employee made
+// from Omnitray on the computer switchedOn.
+func (r *recorder) omnidesk(staff int64, from, to string, at time.Time, switchedOn string) {
 	e := history.Entry{At: at, Staff: staff, Kind: history.KindOmnidesk, From: from, To: to,
 		Cause: history.CauseOmnidesk, Reason: "changed in Omnidesk"}
-	r.mu.Lock()
-	if sw, ok := r.switches[staff]; ok && sw.status == toID && at.Sub(sw.at) < switchMemory {
-		e.Cause, e.Host = history.CauseSwitch, sw.host
-		e.Reason = "switched from Omnitray on " + sw.host
-		delete(r.switches, staff)
+	if switchedOn != "" {
+		e.Cause, e.Host = history.CauseSwitch, switchedOn
+		e.Reason = "switched from Omnitray on " + switchedOn
 	}
-	r.mu.Unlock()
 	r.append(e)
 }
 
@@ -120,11 +100,6 @@ func (r *recorder) sweep(now time.Time) {
 			lapsed = append(lapsed, history.Entry{At: m.until, Staff: staff, Kind: history.KindChaport,
 				From: "online", To: "offline", Cause: history.CauseLeaseLapsed,
 				Reason: "the online lease lapsed: no computer renewed it"})
-		}
-	}
-	for staff, sw := range r.switches {
-		if now.Sub(sw.at) >= switchMemory {
-			delete(r.switches, staff)
 		}
 	}
 	r.mu.Unlock()

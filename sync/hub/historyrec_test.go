@@ -23,9 +23,8 @@ func TestRecorder(t *testing.T) {
 	r.sweep(t0.Add(41 * time.Second))                                             // lapsed at 40 s
 	r.sweep(t0.Add(50 * time.Second))                                             // told once
 
-	r.switched(7, 120273, "laptop")
-	r.omnidesk(7, 1, 120273, "Онлайн", "Обед", t0.Add(55*time.Second))
-	r.omnidesk(7, 120273, 1, "Обед", "Онлайн", t0.Add(60*time.Second)) // not the switch's doing
+	r.omnidesk(7, "Онлайн", "Обед", t0.Add(55*time.Second), "laptop")
+	r.omnidesk(7, "Обед", "Онлайн", t0.Add(60*time.Second), "") // not a switch from Omnitray
 
 	got, _, _ := store.Query(7, time.Time{}, 100)
 	want := []history.Entry{

@@ -265,7 +265,7 @@ func (h *Hub) pollStaff(ctx context.Context) error {
 		now := h.clock.Now()
 		changes, relinked := h.dir.updateStaff(p.Staff, now, last, h.cfg.OmnideskURL)
 		for _, ch := range changes {
-			h.history.omnidesk(ch.staffID, ch.fromID, ch.change.StatusID, ch.from, ch.toName, now)
+			h.history.omnidesk(ch.staffID, ch.from, ch.toName, now, "")
 			h.log.Debug("Omnidesk status changed", "staff", ch.staffID, "status", ch.change.StatusID, "agents", len(ch.to))
 			h.push(ch.to, feed.TypeStatus, ch.change)
 		}

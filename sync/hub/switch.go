@@ -58,12 +58,13 @@ func (s *session) confirmSwitch(ctx context.Context, statusID int64) (any, error
 		shown = back.StatusID
 	}
 	now := h.clock.Now()
-	if shown == statusID {
-		h.history.switched(s.staffID, statusID, h.dir.hostOf(s))
-	}
 	if shown > 0 {
 		if to, change, from, changed := h.dir.observeStatus(s.staffID, shown, now); changed {
-			h.history.omnidesk(s.staffID, from, shown, h.dir.statusName(from), h.dir.statusName(shown), now)
+			switchedOn := ""
+			if shown == statusID {
+				switchedOn = h.dir.hostOf(s)
+			}
+			h.history.omnidesk(s.staffID, h.dir.statusName(from), h.dir.statusName(shown), now, switchedOn)
 			h.push(to, feed.TypeStatus, change)
 		}
 	}
