@@ -135,23 +135,19 @@ func (s *Files) Query(staff int64, after time.Time, limit int) ([]Entry, bool, e
 		}
 	}
 	slices.Sort(months)
-	var out []Entry
+	pg := page{staff: staff, after: after, limit: limit}
 	for _, m := range months {
 		entries, err := readMonth(filepath.Join(dir, m+".jsonl"))
 		if err != nil {
 			return nil, false, err
 		}
 		for _, e := range entries {
-			if e.Staff != staff || !e.At.After(after) {
-				continue
+			if pg.add(e) {
+				return pg.out, true, nil
 			}
-			if len(out) == limit {
-				return out, true, nil
-			}
-			out = append(out, e)
 		}
 	}
-	return out, false, nil
+	return pg.out, false, nil
 }
 
 // readMonth reads one file in time order; a damaged line (a crash in the

@@ -66,6 +66,28 @@ type Store interface {
 	Close() error
 }
 
+// page gathers one employee's entries after a time, up to a limit: what
+// Query does over each store's own order of entries.
+type page struct {
+	staff int64
+	after time.Time
+	limit int
+	out   []Entry
+}
+
+// add takes e if it belongs, and reports whether the page was already full
+// with e belonging to it (so more follow).
+func (p *page) add(e Entry) (more bool) {
+	if e.Staff != p.staff || !e.At.After(p.after) {
+		return false
+	}
+	if len(p.out) == p.limit {
+		return true
+	}
+	p.out = append(p.out, e)
+	return false
+}
+
 // Text limits: entries are shown in menus and kept for months.
 const (
 	maxReasonRunes = 200

@@ -31,23 +31,18 @@ func (m *Memory) Append(e Entry) error {
 func (m *Memory) Query(staff int64, after time.Time, limit int) ([]Entry, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []Entry
+	pg := page{staff: staff, after: after, limit: limit}
 	n := m.next
 	start := 0
 	if m.wrapped {
 		n, start = len(m.ring), m.next
 	}
 	for i := range n {
-		e := m.ring[(start+i)%len(m.ring)]
-		if e.Staff != staff || !e.At.After(after) {
-			continue
+		if pg.add(m.ring[(start+i)%len(m.ring)]) {
+			return pg.out, true, nil
 		}
-		if len(out) == limit {
-			return out, true, nil
-		}
-		out = append(out, e)
 	}
-	return out, false, nil
+	return pg.out, false, nil
 }
 
 // Close does nothing.
