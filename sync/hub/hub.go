@@ -53,10 +53,11 @@ type Hub struct {
 	links *linkKeeper
 	// history records every employee's transitions (historyrec.go).
 	history *recorder
-	// switches limits status switches per employee; refusals keeps the
-	// log of refused handshakes to a line per source and minute.
-	switches *switchGate
-	refusals *refusalLog
+	// switches limits status switches per employee; minuteLog keeps what
+	// anyone can repeat (refused handshakes, one token's connections over
+	// the cap) to a log line per source and minute.
+	switches  *switchGate
+	minuteLog *minuteLog
 	// tokens admits agents' tokens and ends sessions whose token expired or
 	// was revoked (sessionauth.go).
 	tokens *tokenGuard
@@ -113,13 +114,13 @@ func New(cfg Config) (*Hub, error) {
 	h := &Hub{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, dir: newDirectory(cfg.File, pins), tokens: tokens,
 		pace: newPacer(cfg.Clock, cfg.File.BudgetShare, time.Duration(cfg.File.MinPollInterval),
 			time.Duration(cfg.File.Limits.MaxRetryAfter)),
-		links:    &linkKeeper{path: linksFile(cfg.StateDir)},
-		history:  newRecorder(store, cfg.Clock, cfg.Logger),
-		opStatus: newOperatorStatuses(),
-		switches: newSwitchGate(cfg.File.Limits),
-		refusals: newRefusalLog(cfg.Clock, cfg.Logger),
-		ctx:      ctx,
-		cancel:   cancel}
+		links:     &linkKeeper{path: linksFile(cfg.StateDir)},
+		history:   newRecorder(store, cfg.Clock, cfg.Logger),
+		opStatus:  newOperatorStatuses(),
+		switches:  newSwitchGate(cfg.File.Limits),
+		minuteLog: newMinuteLog(cfg.Clock, cfg.Logger),
+		ctx:       ctx,
+		cancel:    cancel}
 	tokens.ended = func(s *session, code int) {
 		cause, reason := history.CauseTokenRevoked, feed.ReasonTokenRevoked
 		if code == feed.CloseTokenExpired {

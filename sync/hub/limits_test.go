@@ -95,7 +95,7 @@ func TestSwitchGate(t *testing.T) {
 func TestRefusalLogOncePerSourcePerMinute(t *testing.T) {
 	fc := clock.NewFake(time.Unix(1000, 0))
 	var buf bytes.Buffer
-	l := newRefusalLog(fc, slog.New(slog.NewTextHandler(&buf, nil)))
+	l := newMinuteLog(fc, slog.New(slog.NewTextHandler(&buf, nil)))
 	for range 500 {
 		l.note("10.0.0.1:4000", "token signature does not match")
 		l.note("10.0.0.2:4000", "token expired")

@@ -13,11 +13,11 @@ import (
 // handshakes from many addresses.
 const maxRefusalSources = 4096
 
-// refusalLog writes an event to the log at most once per key (a source
+// minuteLog writes an event to the log at most once per key (a source
 // address, a staff member) and minute, with how many happened since the
 // key's last line: the log's volume must not be anyone's to grow, neither
 // by refused handshakes nor by one token's connections.
-type refusalLog struct {
+type minuteLog struct {
 	clock clock.Clock
 	log   *slog.Logger
 
@@ -27,15 +27,15 @@ type refusalLog struct {
 
 type refusalWindow struct {
 	start   time.Time
-	unshown int // refusals since the last line
+	unshown int // events since the last line
 }
 
-func newRefusalLog(c clock.Clock, log *slog.Logger) *refusalLog {
-	return &refusalLog{clock: c, log: log, sources: map[string]*refusalWindow{}}
+func newMinuteLog(c clock.Clock, log *slog.Logger) *minuteLog {
+	return &minuteLog{clock: c, log: log, sources: map[string]*refusalWindow{}}
 }
 
 // note records one refused handshake from remote (host:port) for reason.
-func (l *refusalLog) note(remote, reason string) {
+func (l *minuteLog) note(remote, reason string) {
 	host, _, err := net.SplitHostPort(remote)
 	if err != nil {
 		host = remote
@@ -44,7 +44,7 @@ func (l *refusalLog) note(remote, reason string) {
 }
 
 // event logs msg with attrs, unless key had a line less than a minute ago.
-func (l *refusalLog) event(key, msg string, attrs ...any) {
+func (l *minuteLog) event(key, msg string, attrs ...any) {
 	now := l.clock.Now()
 	l.mu.Lock()
 	w, ok := l.sources[key]

@@ -67,7 +67,7 @@ func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
 		// The reason goes to the log and the agent; the token itself never
 		// does. Anyone can send handshakes, so the log gets one line per
 		// source and minute, with a count, not one per attempt.
-		h.refusals.note(r.RemoteAddr, err.Error())
+		h.minuteLog.note(r.RemoteAddr, err.Error())
 		http.Error(w, "token refused: "+err.Error(), http.StatusUnauthorized)
 		return
 	}
@@ -76,7 +76,7 @@ func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, _, known := h.dir.current(staffID); !known {
-		h.refusals.note(r.RemoteAddr, fmt.Sprintf("token names staff %d, who is not in Omnidesk", staffID))
+		h.minuteLog.note(r.RemoteAddr, fmt.Sprintf("token names staff %d, who is not in Omnidesk", staffID))
 		http.Error(w, fmt.Sprintf("staff %d is not in Omnidesk", staffID), http.StatusForbidden)
 		return
 	}
@@ -100,7 +100,7 @@ func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.Info("agent connected", "staff", staffID, "remote", r.RemoteAddr)
 	for _, old := range evicted {
-		h.refusals.event(fmt.Sprintf("staff %d", staffID), "closing an employee's oldest connection: over limits.sessions_per_staff",
+		h.minuteLog.event(fmt.Sprintf("staff %d", staffID), "closing an employee's oldest connection: over limits.sessions_per_staff",
 			"staff", staffID, "limit", h.cfg.File.Limits.SessionsPerStaff)
 		go func() {
 			old.conn.CloseWith(feed.CloseTooManySessions, fmt.Sprintf(
