@@ -64,25 +64,27 @@ func (e *CloseError) Error() string {
 }
 
 // CloseWith ends the session with an application close code and a reason
-// the agent shows. Serve then returns a *CloseError. The close frame is
-// written before the connection is marked finished: finishing makes Serve
-// close the socket, and the frame must not lose that race.
+// the agent shows; Serve then returns a *CloseError. The reason is recorded
+// first, in the same critical section that ends the session, so that the
+// agent's answer to the close frame cannot take its place; Serve waits for
+// the frame to be written (farewell) and answered before it closes the
+// socket.
 func (c *ServerConn) CloseWith(code int, reason string) {
 	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if closed {
+	if c.closed {
+		c.mu.Unlock()
 		return
 	}
-	c.closeSent.Store(true)
-	goodbye(c.ws, code, reason, c.opts.WriteWait)
-	// Serve closes the socket once the agent answered the close frame (or
-	// after WriteWait); a connection never served is closed here.
-	c.mu.Lock()
+	c.closed, c.reason = true, &CloseError{Code: code, Reason: reason}
+	farewell := make(chan struct{})
+	c.farewell = farewell
+	close(c.done)
 	serving := c.serving
 	c.mu.Unlock()
-	if c.finish(&CloseError{Code: code, Reason: reason}) && !serving {
-		_ = c.ws.Close()
+	goodbye(c.ws, code, reason, c.opts.WriteWait)
+	close(farewell)
+	if !serving {
+		_ = c.ws.Close() // no Serve to do it
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -79,7 +78,9 @@ type ServerConn struct {
 	reqs chan Envelope // closed by the read pump when it ends
 	done chan struct{} // closed once, by finish
 
-	closeSent atomic.Bool // CloseWith sent a close frame
+	// farewell, once CloseWith ended the session, is closed when its close
+	// frame has been written; guarded by mu.
+	farewell chan struct{}
 
 	mu      sync.Mutex
 	closed  bool
@@ -202,15 +203,24 @@ func (c *ServerConn) Serve(ctx context.Context) error {
 	if err := c.writePump(ctx, readDone); err != nil {
 		c.finish(err)
 	}
-	if c.closeSent.Load() {
-		// The closing handshake: wait (briefly) for the agent's answer to
-		// our close frame. Closing the socket at once, with a request of
-		// the agent's still unread, would reset the connection and could
+	c.mu.Lock()
+	farewell := c.farewell
+	c.mu.Unlock()
+	if farewell != nil {
+		// The closing handshake: wait (briefly) for our close frame to be
+		// written and answered. Closing the socket at once, with a request
+		// of the agent's still unread, would reset the connection and could
 		// destroy the close frame, and with it the reason, on its way.
+		wait, stop := context.WithTimeout(context.Background(), 2*c.opts.WriteWait)
+		select {
+		case <-farewell:
+		case <-wait.Done():
+		}
 		select {
 		case <-readDone:
-		case <-time.After(c.opts.WriteWait):
+		case <-wait.Done():
 		}
+		stop()
 	}
 	_ = c.ws.Close() // unblocks the read pump if it is still reading
 	<-readDone
