@@ -38,6 +38,9 @@ type Config struct {
 	// BudgetFile, if set, keeps the Omnidesk budget the hub learned across
 	// a clean restart (see budgetstate.go); default StateDir/omnidesk-budget.json.
 	BudgetFile string
+	// Replicas, if set, makes this hub one replica of a cluster
+	// (replicas.go); nil runs it alone, as one process.
+	Replicas Replicas
 }
 
 // BudgetFileName is the learned Omnidesk budget's file in the state directory.
