@@ -24,3 +24,9 @@ func KnowsStaff(h *Hub, staff int64) bool {
 	_, _, known := h.dir.current(staff)
 	return known
 }
+
+// OmnideskCalls counts the Omnidesk calls h made.
+func OmnideskCalls(h *Hub) int64 { return h.omnideskCalls.Load() }
+
+// Fence is the check h makes before each Omnidesk call.
+func Fence(h *Hub) error { return h.rep.fence() }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/omnitray/omnitray/internal/failstreak"
@@ -71,6 +72,10 @@ type Hub struct {
 	// websocket connections outlive their HTTP server otherwise.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// omnideskCalls counts the calls this hub made (a follower makes none).
+	omnideskCalls atomic.Int64
+	// rep is the link to the other replicas; nil for a hub alone.
+	rep *replication
 	// chatHook, when set (tests only), sees each chat poll's outcome.
 	chatHook func(handover.PollStats)
 }
@@ -105,6 +110,9 @@ func New(cfg Config) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Replicas != nil {
+		pins = sharedPins(cfg.Replicas, pins, cfg.Logger)
+	}
 	tokens, err := newTokenGuard(cfg)
 	if err != nil {
 		return nil, err
@@ -124,6 +132,9 @@ func New(cfg Config) (*Hub, error) {
 		minuteLog: newMinuteLog(cfg.Clock, cfg.Logger),
 		ctx:       ctx,
 		cancel:    cancel}
+	if cfg.Replicas != nil {
+		h.rep = &replication{r: cfg.Replicas, hub: h, fails: map[string]bool{}}
+	}
 	tokens.ended = func(s *session, code int) {
 		cause, reason := history.CauseTokenRevoked, feed.ReasonTokenRevoked
 		if code == feed.CloseTokenExpired {
@@ -142,7 +153,8 @@ func (h *Hub) Handler() http.Handler {
 	return mux
 }
 
-// Run polls Omnidesk and Chaport until ctx ends.
+// Run polls Omnidesk and Chaport until ctx ends; a replica of a cluster
+// does so while it is the leader, and follows the leader otherwise.
 func (h *Hub) Run(ctx context.Context) error {
 	h.loadBudget()
 	// Deferred before wg.Wait below, so it runs after it. Cancelling ends
@@ -153,19 +165,45 @@ func (h *Hub) Run(ctx context.Context) error {
 		h.saveBudget()
 		h.flushLinks()
 	}()
-	// Run waits for the chat watcher so that its last state file write is
-	// done before a restarted hub reads the file.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { h.keepLinks(ctx) })
+	wg.Go(func() { h.tokens.run(ctx) })
+	if h.rep == nil {
+		h.lead(ctx)
+		return nil
+	}
+	if err := h.follow(ctx); err != nil {
+		return err
+	}
+	h.rep.r.Lead(ctx, func(ctx context.Context) {
+		if err := h.takeOver(ctx); err != nil {
+			h.log.Warn("elected, but could not take the leader's work over", "err", err)
+			return
+		}
+		h.rep.setLeading(true)
+		defer h.rep.setLeading(false)
+		h.log.Info("this replica leads the cluster: it polls Omnidesk and watches Chaport")
+		h.lead(ctx)
+		if ctx.Err() != nil {
+			h.log.Info("this replica no longer leads the cluster; polling stopped")
+		}
+	})
+	return nil
+}
+
+// lead is the leader's work until ctx ends: the pollers and the chat
+// watcher. It waits for them, so that the chat watcher's last state write
+// is done before a restarted hub (or the next leader) reads it.
+func (h *Hub) lead(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	if h.cfg.File.Chats.On() {
 		w := h.newChatWatcher()
 		wg.Go(func() { w.Run(ctx) })
 	}
-	wg.Go(func() { h.keepLinks(ctx) })
-	wg.Go(func() { h.tokens.run(ctx) })
 	wg.Go(func() { h.operatorLoop(ctx) }) // it may pin links: done before the final save
 	h.staffLoop(ctx)
-	return nil
 }
 
 // omnideskCall runs one paced Omnidesk call and feeds the pacer what the
@@ -183,6 +221,11 @@ func (h *Hub) omnideskCallAs(ctx context.Context, cost int, urgent bool, call fu
 	if err := h.pace.wait(ctx, cost, urgent); err != nil {
 		return err
 	}
+	if err := h.rep.fence(); err != nil {
+		return err
+	}
+	h.shareBudget(ctx)
+	h.omnideskCalls.Add(1)
 	err := call(ctx)
 	if lim := h.cfg.Omnidesk.Limits(); lim.Known {
 		h.pace.observe(lim.PerMinute)
@@ -197,6 +240,7 @@ func (h *Hub) omnideskCallAs(ctx context.Context, cost int, urgent bool, call fu
 		} else {
 			h.log.Warn("Omnidesk rate limit reached; waiting", "retry_after", wait)
 		}
+		h.shareBudget(ctx)
 	}
 	return err
 }
@@ -232,11 +276,21 @@ func (h *Hub) refreshCatalogue(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading statuses: %w", err)
 	}
-	if cat, to, changed := h.dir.updateCatalogue(sts); changed {
+	if h.applyCatalogue(sts) {
+		h.rep.put(ctx, keyCatalogue, sts)
+	}
+	return nil
+}
+
+// applyCatalogue stores a catalogue the leader read and tells every agent
+// when it changed.
+func (h *Hub) applyCatalogue(sts []omnidesk.StaffStatus) (changed bool) {
+	cat, to, changed := h.dir.updateCatalogue(sts)
+	if changed {
 		h.log.Info("Omnidesk status catalogue loaded", "statuses", len(sts), "agents", len(to))
 		h.push(to, feed.TypeCatalogue, cat)
 	}
-	return nil
+	return changed
 }
 
 // pollStaff reads every page of the staff list, each page one paced call.
@@ -267,19 +321,28 @@ func (h *Hub) pollStaff(ctx context.Context) error {
 		// or empty page ends the list (as omnidesk.AllStaff reads it).
 		last := len(p.Staff) < 100 || (p.TotalCount > 0 && seen >= p.TotalCount)
 		now := h.clock.Now()
-		changes, relinked := h.dir.updateStaff(p.Staff, now, last, h.cfg.OmnideskURL)
-		for _, ch := range changes {
-			h.history.omnidesk(ch.staffID, ch.from, ch.toName, now, "")
-			h.log.Debug("Omnidesk status changed", "staff", ch.staffID, "status", ch.change.StatusID, "agents", len(ch.to))
-			h.push(ch.to, feed.TypeStatus, ch.change)
-		}
-		h.sendSnapshots(relinked)
+		h.applyStaffPage(p.Staff, now, last)
+		h.rep.publish(subjectStaffPage, staffPageMsg{Staff: p.Staff, At: now, Complete: last})
 		if last {
 			break
 		}
 	}
-	h.history.sweep(h.clock.Now())
 	return nil
+}
+
+// applyStaffPage stores one page of a staff poll (the leader's own, or one
+// it published) and pushes the changes in it to this replica's agents.
+func (h *Hub) applyStaffPage(list []omnidesk.Staff, now time.Time, last bool) {
+	changes, relinked := h.dir.updateStaff(list, now, last, h.cfg.OmnideskURL)
+	for _, ch := range changes {
+		h.history.omnidesk(ch.staffID, ch.from, ch.toName, now, "")
+		h.log.Debug("Omnidesk status changed", "staff", ch.staffID, "status", ch.change.StatusID, "agents", len(ch.to))
+		h.push(ch.to, feed.TypeStatus, ch.change)
+	}
+	h.sendSnapshots(relinked)
+	if last {
+		h.history.sweep(h.clock.Now())
+	}
 }
 
 func (h *Hub) push(to []*session, typ string, data any) {
@@ -319,8 +382,8 @@ func (h *Hub) operatorLoop(ctx context.Context) {
 			h.log.Warn("reading Chaport operators failed", "err", err)
 			wait, retry = retry, min(retry*2, wait)
 		} else {
-			h.opStatus.fromList(ops, started)
-			h.sendSnapshots(h.dir.updateOperators(ops, h.cfg.OmnideskURL))
+			h.applyOperators(ops, started)
+			h.rep.put(ctx, keyOperators, operatorsMsg{Operators: ops, At: started})
 			retry = 5 * time.Second
 		}
 		t := h.clock.NewTimer(wait)
@@ -331,4 +394,10 @@ func (h *Hub) operatorLoop(ctx context.Context) {
 		case <-t.C():
 		}
 	}
+}
+
+// applyOperators stores the Chaport operator list read at started.
+func (h *Hub) applyOperators(ops []chaport.Operator, started time.Time) {
+	h.opStatus.fromList(ops, started)
+	h.sendSnapshots(h.dir.updateOperators(ops, h.cfg.OmnideskURL))
 }

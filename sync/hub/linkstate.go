@@ -96,11 +96,7 @@ func parsePins(data []byte) (map[int64]string, error) {
 }
 
 func savePins(path string, pins map[int64]string) error {
-	st := linksState{Version: linksStateVersion, Pins: make(map[string]string, len(pins))}
-	for staff, op := range pins {
-		st.Pins[strconv.FormatInt(staff, 10)] = op
-	}
-	data, err := json.MarshalIndent(st, "", "  ") // an admin may edit it
+	data, err := json.MarshalIndent(pinsState(pins), "", "  ") // an admin may edit it
 	if err != nil {
 		return fmt.Errorf("encoding the pinned operator links: %w", err)
 	}
@@ -108,6 +104,15 @@ func savePins(path string, pins map[int64]string) error {
 		return fmt.Errorf("saving the pinned operator links: %w", err)
 	}
 	return nil
+}
+
+// pinsState is the pins as the file (and the cluster's shared state) has them.
+func pinsState(pins map[int64]string) linksState {
+	st := linksState{Version: linksStateVersion, Pins: make(map[string]string, len(pins))}
+	for staff, op := range pins {
+		st.Pins[strconv.FormatInt(staff, 10)] = op
+	}
+	return st
 }
 
 // linksFile is where the pins are kept; "" keeps them in memory only.
@@ -169,6 +174,11 @@ func (h *Hub) flushLinks() {
 	}
 	if changed {
 		k.unsaved = pins
+		if h.rep.isLeading() {
+			// Every replica pins alike from the same pages; the leader's
+			// copy is for replicas that start later (sharedPins).
+			h.rep.put(h.ctx, keyPins, pinsState(pins))
+		}
 	}
 	if k.unsaved == nil || k.path == "" {
 		return
@@ -179,4 +189,29 @@ func (h *Hub) flushLinks() {
 	if err == nil {
 		k.unsaved = nil
 	}
+}
+
+// sharedPins adds the cluster's pins to those of the local file: a replica
+// that joins late, or whose disk was replaced, must not pin anew from
+// e-mails what the others pinned long ago. Without an answer it keeps the
+// file's, and says so.
+func sharedPins(r Replicas, pins map[int64]string, log *slog.Logger) map[int64]string {
+	ctx, cancel := context.WithTimeout(context.Background(), sharedStateTimeout)
+	defer cancel()
+	data, err := r.Get(ctx, keyPins)
+	if errors.Is(err, ErrNoState) {
+		return pins
+	}
+	var shared map[int64]string
+	if err == nil {
+		shared, err = parsePins(data)
+	}
+	if err != nil {
+		log.Warn("could not read the cluster's pinned operator links; starting from this replica's own", "err", err)
+		return pins
+	}
+	for staff, op := range shared {
+		pins[staff] = op
+	}
+	return pins
 }

@@ -57,6 +57,12 @@ func (h *Hub) serveHealth(w http.ResponseWriter, r *http.Request) {
 		health["omnidesk_wait_until"] = until.UTC().Format(time.RFC3339)
 		health["omnidesk_wait"] = "Omnidesk asked the hub to wait (retry_after); no calls until then"
 	}
+	if h.rep != nil {
+		// A follower is ok once it has the leader's first whole poll; it
+		// says whether it still hears from a leader.
+		c := h.rep.r.Health()
+		health["role"], health["cluster"] = c.Role, c
+	}
 	_ = json.NewEncoder(w).Encode(health)
 }
 
@@ -248,11 +254,12 @@ func (s *session) writeChaport(ctx context.Context, op feed.Operator, status cha
 	}
 	expires := s.hub.clock.Now().Add(ttl)
 	s.hub.opStatus.note(op.ID, res, s.hub.clock.Now())
+	until := time.Time{}
 	if status == chaport.Online {
-		s.hub.dir.setOnlineUntil(op.ID, expires)
-	} else {
-		s.hub.dir.setOnlineUntil(op.ID, time.Time{})
+		until = expires
 	}
+	s.hub.dir.setOnlineUntil(op.ID, until)
+	s.hub.rep.publish(subjectLease, leaseMsg{Operator: op.ID, Until: until})
 	s.hub.log.Info("Chaport status written", "staff", s.staffID, "operator", op.ID, "status", status, "ttl", ttl)
 	s.hub.history.wrote(s.staffID, string(status), expires, why, s.hub.dir.hostOf(s))
 	return feed.ChaportState{Status: status, LastStatus: res.LastStatus,
@@ -291,6 +298,11 @@ func (s *session) switchStatus(ctx context.Context, env feed.Envelope) (any, err
 	if !s.hub.dir.statusUsable(req.StatusID) {
 		return nil, refuse(feed.CodeBadRequest, "status %d is not an active Omnidesk status", req.StatusID)
 	}
-	// Done only once Omnidesk shows it (switch.go).
-	return s.confirmSwitch(ctx, req.StatusID)
+	// Done only once Omnidesk shows it (switch.go), and by the leader,
+	// which alone spends the company's Omnidesk budget.
+	host := s.hub.dir.hostOf(s)
+	if !s.hub.rep.isLeading() {
+		return s.hub.forwardSwitch(ctx, s.staffID, req.StatusID, host)
+	}
+	return s.hub.confirmSwitch(ctx, s.staffID, req.StatusID, host)
 }

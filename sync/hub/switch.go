@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/omnidesk"
@@ -26,17 +27,18 @@ import (
 // answers with that status, or with not_applied. Whatever it sees it stores
 // and pushes to the employee's agents at once, as a poll would: it is the
 // freshest word from Omnidesk, and the agents should not wait a poll for it.
-func (s *session) confirmSwitch(ctx context.Context, statusID int64) (any, error) {
-	h := s.hub
+// host is the computer the switch was asked from, for the history. Only the
+// leader runs it: other replicas forward the switch (replication.go).
+func (h *Hub) confirmSwitch(ctx context.Context, staffID, statusID int64, host string) (feed.StatusChange, error) {
 	want := h.dir.statusName(statusID)
 	var rec *omnidesk.Staff
 	err := h.omnideskCall(ctx, 2, func(ctx context.Context) (err error) {
-		rec, err = h.cfg.Omnidesk.SetStaffStatus(ctx, s.staffID, statusID)
+		rec, err = h.cfg.Omnidesk.SetStaffStatus(ctx, staffID, statusID)
 		return err
 	})
 	if err != nil {
-		h.log.Warn("Omnidesk status switch failed", "staff", s.staffID, "status", statusID, "err", err)
-		return nil, switchRefusal(want, err)
+		h.log.Warn("Omnidesk status switch failed", "staff", staffID, "status", statusID, "err", err)
+		return feed.StatusChange{}, switchRefusal(want, err)
 	}
 	checkedBy := "the write's reply"
 	shown := int64(0)
@@ -47,38 +49,47 @@ func (s *session) confirmSwitch(ctx context.Context, statusID int64) (any, error
 		var back omnidesk.Staff
 		// Cost 1 like a poll, but urgent like the switch it completes.
 		err := h.omnideskCallAs(ctx, 1, true, func(ctx context.Context) (err error) {
-			back, err = h.cfg.Omnidesk.GetStaff(ctx, s.staffID)
+			back, err = h.cfg.Omnidesk.GetStaff(ctx, staffID)
 			return err
 		})
 		if err != nil {
-			h.log.Warn("Omnidesk status switch sent, but reading it back failed", "staff", s.staffID,
+			h.log.Warn("Omnidesk status switch sent, but reading it back failed", "staff", staffID,
 				"status", statusID, "err", err)
-			return nil, unconfirmed(want, err)
+			return feed.StatusChange{}, unconfirmed(want, err)
 		}
 		shown = back.StatusID
 	}
 	now := h.clock.Now()
 	if shown > 0 {
-		if to, change, from, changed := h.dir.observeStatus(s.staffID, shown, now); changed {
-			switchedOn := ""
-			if shown == statusID {
-				switchedOn = h.dir.hostOf(s)
-			}
-			h.history.omnidesk(s.staffID, h.dir.statusName(from), h.dir.statusName(shown), now, switchedOn)
-			h.push(to, feed.TypeStatus, change)
+		switchedOn := ""
+		if shown == statusID {
+			switchedOn = host
 		}
+		h.applyObserved(staffID, shown, now, switchedOn)
+		h.rep.publish(subjectObserved, observedMsg{Staff: staffID, Status: shown, At: now, SwitchedOn: switchedOn})
 	}
 	if shown != statusID {
-		h.log.Warn("Omnidesk did not apply a status switch", "staff", s.staffID, "status", statusID,
+		h.log.Warn("Omnidesk did not apply a status switch", "staff", staffID, "status", statusID,
 			"shows", shown, "checked_by", checkedBy)
 		if shown <= 0 {
-			return nil, refuse(feed.CodeNotApplied, "Omnidesk did not apply «%s»", want)
+			return feed.StatusChange{}, refuse(feed.CodeNotApplied, "Omnidesk did not apply «%s»", want)
 		}
-		return nil, refuse(feed.CodeNotApplied, "Omnidesk did not apply «%s»; it still shows «%s»",
+		return feed.StatusChange{}, refuse(feed.CodeNotApplied, "Omnidesk did not apply «%s»; it still shows «%s»",
 			want, h.dir.statusName(shown))
 	}
-	h.log.Info("Omnidesk status switch confirmed", "staff", s.staffID, "status", statusID, "checked_by", checkedBy)
+	h.log.Info("Omnidesk status switch confirmed", "staff", staffID, "status", statusID, "checked_by", checkedBy)
 	return feed.StatusChange{StatusID: shown, ObservedAt: now}, nil
+}
+
+// applyObserved stores a status a switch's confirmation read (here or on
+// the leader) and pushes it to this replica's agents of the employee.
+func (h *Hub) applyObserved(staffID, statusID int64, now time.Time, switchedOn string) {
+	to, change, from, changed := h.dir.observeStatus(staffID, statusID, now)
+	if !changed {
+		return
+	}
+	h.history.omnidesk(staffID, h.dir.statusName(from), h.dir.statusName(statusID), now, switchedOn)
+	h.push(to, feed.TypeStatus, change)
 }
 
 // switchRefusal is vendorRefusal naming the status, so that the employee

@@ -1,0 +1,90 @@
+package hub_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/omnitray/omnitray/sync/feed"
+	"github.com/omnitray/omnitray/sync/hub"
+	"github.com/omnitray/omnitray/sync/hub/hubtest"
+	"github.com/omnitray/omnitray/sync/sandbox"
+)
+
+// Two hubs as replicas of one cluster (on the in-process engine): only the
+// leader calls Omnidesk; the follower's agents get the leader's news; a
+// switch asked on the follower is made by the leader; a new leader carries
+// on with the budget the last one left, and the old one is fenced off.
+func TestReplicasShareOnePoller(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sb := hubtest.StartSandbox(t, ctx, sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: 240}})
+	cl := hubtest.NewCluster()
+	start := func(node string) *hubtest.Running {
+		return hubtest.Serve(t, ctx, hubtest.New(t, sb, `{"chats": {"enabled": false}, "min_poll_interval": "100ms"}`,
+			func(c *hub.Config) { c.Replicas = cl.Replica(node) }))
+	}
+	a, b := start("a"), start("b")
+	cl.Elect("a")
+	a.WaitReady(t, 15*time.Second)
+	b.WaitReady(t, 15*time.Second) // from a's pages: b never polled
+	if n := hub.OmnideskCalls(b.Hub); n != 0 {
+		t.Fatalf("the follower made %d Omnidesk calls", n)
+	}
+	if role := healthRole(t, b.URL); role != hub.RoleFollower {
+		t.Fatalf("follower's /healthz role %q", role)
+	}
+
+	onB := connect(t, &stack{sb: sb, hubURL: b.URL}, sandbox.SeedStaffBoris)
+	if err := sb.SetStaffStatus(sandbox.SeedStaffBoris, sandbox.StatusOffline); err != nil {
+		t.Fatal(err)
+	}
+	onB.waitStatus(sandbox.StatusOffline)
+
+	// A switch asked on the follower goes through the leader's budget.
+	aCalls := hub.OmnideskCalls(a.Hub)
+	if _, err := onB.request(feed.TypeSwitchStatus, feed.SwitchStatus{StatusID: sandbox.StatusOnline}); err != nil {
+		t.Fatalf("switch through the follower: %v", err)
+	}
+	onB.waitStatus(sandbox.StatusOnline)
+	if hub.OmnideskCalls(b.Hub) != 0 || hub.OmnideskCalls(a.Hub) == aCalls {
+		t.Fatalf("the switch was not made by the leader (calls a %d→%d, b %d)", aCalls, hub.OmnideskCalls(a.Hub), hub.OmnideskCalls(b.Hub))
+	}
+
+	// Failover: b leads with a's budget; a makes no call once fenced.
+	cl.Elect("b")
+	waitFor(t, "b polling", func() bool { return hub.OmnideskCalls(b.Hub) > 0 })
+	if got := hub.PaceInterval(b.Hub); got != time.Second {
+		t.Fatalf("the new leader paces at %v, want the learned 1s (240 a minute, 25 %%)", got)
+	}
+	if err := hub.Fence(a.Hub); !errors.Is(err, hub.ErrNotLeader) {
+		t.Fatalf("the old leader's fence: %v", err)
+	}
+	frozen := hub.OmnideskCalls(a.Hub)
+	if err := sb.SetStaffStatus(sandbox.SeedStaffBoris, sandbox.StatusOffline); err != nil {
+		t.Fatal(err)
+	}
+	onB.waitStatus(sandbox.StatusOffline)
+	if n := hub.OmnideskCalls(a.Hub); n != frozen {
+		t.Fatalf("the deposed leader made %d more calls", n-frozen)
+	}
+}
+
+func healthRole(t *testing.T, hubURL string) string {
+	t.Helper()
+	resp, err := http.Get(hubURL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var h struct {
+		Role string `json:"role"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		t.Fatal(err)
+	}
+	return h.Role
+}
