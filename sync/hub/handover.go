@@ -12,24 +12,45 @@ import (
 // newChatWatcher wires the watcher to the hub; Run starts it when the
 // "chats" section leaves it on.
 func (h *Hub) newChatWatcher() *handover.Watcher {
-	return handover.New(h.cfg.File.Chats, handover.Env{Chaport: h.cfg.Chaport, Audience: chatAudience{h.dir},
+	return handover.New(h.cfg.File.Chats, handover.Env{Chaport: h.cfg.Chaport, Audience: chatAudience{h},
 		Clock: h.clock, Log: h.log, MaxFrameBytes: h.cfg.Feed.MaxFrameBytes, Hook: h.chatHook})
 }
 
-// chatAudience is the hub's connected agents as the watcher sees them.
-type chatAudience struct{ dir *directory }
+// chatAudience is the hub's connected agents as the watcher sees them,
+// with those other replicas hold (remotedevices.go).
+type chatAudience struct{ h *Hub }
 
 func (a chatAudience) Ready() bool {
-	ready, _, _ := a.dir.isReady()
+	ready, _, _ := a.h.dir.isReady()
 	return ready
 }
 
 func (a chatAudience) OfOperator(operatorID string) []handover.Recipient {
-	return chatRecipients(a.dir.sessionsOfOperator(operatorID))
+	d := a.h.dir
+	to := chatRecipients(d.sessionsOfOperator(operatorID))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, r := range d.remoteRecipients(a.h, func(staffID int64) bool {
+		op, ok := d.co.operator(staffID)
+		return ok && op.ID == operatorID
+	}) {
+		to = append(to, r)
+	}
+	return to
 }
 
 func (a chatAudience) WithChatAccess() []handover.Recipient {
-	return chatRecipients(a.dir.sessionsWithChatAccess())
+	d := a.h.dir
+	to := chatRecipients(d.sessionsWithChatAccess())
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, r := range d.remoteRecipients(a.h, func(staffID int64) bool {
+		_, access, _ := d.co.current(staffID)
+		return access
+	}) {
+		to = append(to, r)
+	}
+	return to
 }
 
 // chatRecipient is a session as the watcher pushes to it.
