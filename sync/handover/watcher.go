@@ -139,13 +139,13 @@ func (w *Watcher) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			w.save() // retries a save that failed after the last poll
+			_ = w.save() // retries a save that failed after the last poll
 			return
 		case <-t.C():
 		}
 		st, wait := w.pollOnce(ctx)
 		if ctx.Err() != nil {
-			w.save() // retries a save that failed in the cut-short poll
+			_ = w.save() // retries a save that failed in the cut-short poll
 			return
 		}
 		// The timer is armed before the hook runs, so that a test moving a
@@ -171,8 +171,12 @@ func (w *Watcher) pollOnce(ctx context.Context) (PollStats, time.Duration) {
 	st.Remembered = len(w.state.chats)
 	// Save first, so that a watcher killed before it pushes (a crash, or
 	// another replica taking over) is followed by one that knows these chats
-	// were announced. A failed save pushes anyway (see the package comment).
-	w.save()
+	// were announced. A failed save pushes anyway (see the package comment),
+	// unless the store says the state is another watcher's now: that one
+	// has read the chats as well and announces them itself.
+	if err := w.save(); errors.Is(err, ErrNotOwner) {
+		st.Pushed, out.msgs = 0, nil
+	}
 	out.deliver()
 	if ctx.Err() != nil {
 		return st, 0 // st.Err is the cancellation, not a failure to report
@@ -203,9 +207,20 @@ func (w *Watcher) report(err error) time.Duration {
 	return wait
 }
 
-func (w *Watcher) save() {
-	w.saves.Note(w.env.Log, w.state.save(), "saving chat state failed; pushing anyway, so a restart may announce chats again",
+// ErrNotOwner, wrapped by a StateStore's Save, says that another watcher
+// (on the replica that leads now) owns the state: this one must neither
+// overwrite it nor announce what it queued.
+var ErrNotOwner = errors.New("the chat state belongs to another watcher")
+
+func (w *Watcher) save() error {
+	err := w.state.save()
+	if errors.Is(err, ErrNotOwner) {
+		w.env.Log.Info("another replica leads now; this one's last chat poll is left to it")
+		return err
+	}
+	w.saves.Note(w.env.Log, err, "saving chat state failed; pushing anyway, so a restart may announce chats again",
 		"saving chat state works again")
+	return err
 }
 
 // poll reads the watched visitors' chats and queues in out what they call for.

@@ -148,3 +148,50 @@ func TestReplicasShareRevocations(t *testing.T) {
 		t.Fatalf("the agent on b stopped with %v, want feed.ErrTokenRevoked", err)
 	}
 }
+
+// A hand-over the leader finds reaches the operator's agent on another
+// replica, once; the next leader starts from the shared chat state and
+// does not announce it again.
+func TestReplicasAnnounceAHandoverOnce(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sb := hubtest.StartSandbox(t, ctx, sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: 1_000_000}})
+	if err := sb.SetStaffStatus(sandbox.SeedStaffAnna, sandbox.StatusOnline); err != nil {
+		t.Fatal(err)
+	}
+	cl := hubtest.NewCluster()
+	polls := map[string]chan hub.ChatPollStats{"a": make(chan hub.ChatPollStats, 64), "b": make(chan hub.ChatPollStats, 64)}
+	start := func(node string) *hubtest.Running {
+		h := hubtest.New(t, sb, `{"chats": {"poll_interval": "1s"}, "min_poll_interval": "100ms"}`,
+			func(c *hub.Config) { c.Replicas = cl.Replica(node) })
+		hub.SetChatHook(h, func(st hub.ChatPollStats) {
+			select {
+			case polls[node] <- st:
+			default:
+			}
+		})
+		return hubtest.Serve(t, ctx, h)
+	}
+	a, b := start("a"), start("b")
+	cl.Elect("a")
+	a.WaitReady(t, 15*time.Second)
+	b.WaitReady(t, 15*time.Second)
+	anna := connect(t, &stack{sb: sb, hubURL: b.URL}, sandbox.SeedStaffAnna)
+
+	startChat(t, sb, "Vera", handoverTo(sandbox.SeedOperatorAnna))
+	if got := anna.chatEvents(1)[0]; got.Kind != feed.ChatHandover || got.OperatorID != sandbox.SeedOperatorAnna {
+		t.Fatalf("hand-over on the follower's agent: %+v", got)
+	}
+	cl.Elect("b")
+	for seen := 0; seen < 2; {
+		select {
+		case st := <-polls["b"]:
+			if st.Err == nil && !st.NotReady {
+				seen++
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("the new leader's chat watcher did not poll")
+		}
+	}
+	anna.chatEvents(0)
+}
