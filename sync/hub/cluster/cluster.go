@@ -108,6 +108,9 @@ type Options struct {
 	frozen func() bool
 	// now, if set (tests), replaces time.Now for the lease's proof.
 	now func() time.Time
+	// keepKVLeaders (tests) leaves the streams' leaders where they are,
+	// to measure what moving them gains.
+	keepKVLeaders bool
 }
 
 // Cluster is one replica's link to the others. It implements hub.Replicas.
