@@ -36,7 +36,10 @@ type budgetState struct {
 	// Limit is rate_limit_per_minute as Omnidesk last stated it.
 	Limit    int          `json:"rate_limit_per_minute"`
 	NotAfter time.Time    `json:"not_after,omitzero"` // a retry_after still running
-	Spent    []savedSpend `json:"spent"`              // the last minute, oldest first
+	Spent    []savedSpend `json:"spent"`              // the last minute, oldest first, by the second
+	// Last and LastCost are the last call, which spaces the next one.
+	Last     time.Time `json:"last,omitzero"`
+	LastCost int       `json:"last_cost,omitempty"`
 }
 
 type savedSpend struct {
@@ -52,8 +55,18 @@ func (p *pacer) export() (budgetState, bool) {
 	if !p.learned {
 		return budgetState{}, false
 	}
-	st := budgetState{Version: budgetStateVersion, SavedAt: p.clock.Now(), Limit: p.limit, NotAfter: p.notAfter}
+	st := budgetState{Version: budgetStateVersion, SavedAt: p.clock.Now(), Limit: p.limit, NotAfter: p.notAfter,
+		Last: p.last, LastCost: p.lastCost}
+	// The minute's calls are summed by the second, each sum stamped with
+	// its second's latest call (so it stays in the window no shorter than
+	// any of them): the state stays small, at most 61 entries, however
+	// many calls a large account's budget allows. A replica leader shares
+	// it before every call (replication.go).
 	for _, s := range p.spent {
+		if n := len(st.Spent); n > 0 && st.Spent[n-1].At.Truncate(time.Second).Equal(s.at.Truncate(time.Second)) {
+			st.Spent[n-1].At, st.Spent[n-1].Cost = s.at, st.Spent[n-1].Cost+s.cost
+			continue
+		}
 		st.Spent = append(st.Spent, savedSpend{s.at, s.cost})
 	}
 	return st, true
@@ -79,7 +92,7 @@ func (p *pacer) restore(st budgetState) error {
 	var spent []spend
 	used := 0
 	for _, s := range st.Spent {
-		if s.Cost < 1 || s.Cost > 2 || s.At.After(st.SavedAt) || now.Sub(s.At) >= time.Minute {
+		if s.Cost < 1 || s.Cost > 2*st.Limit || s.At.After(st.SavedAt) || now.Sub(s.At) >= time.Minute {
 			continue
 		}
 		spent = append(spent, spend{s.At, s.Cost})
@@ -88,8 +101,11 @@ func (p *pacer) restore(st budgetState) error {
 	slices.SortFunc(spent, func(a, b spend) int { return a.at.Compare(b.at) })
 	p.limit, p.learned = st.Limit, true
 	p.spent, p.used = spent, used
-	if n := len(spent); n > 0 {
-		p.last, p.lastCost = spent[n-1].at, spent[n-1].cost
+	switch n := len(spent); {
+	case !st.Last.IsZero() && !st.Last.After(st.SavedAt) && st.LastCost >= 1 && st.LastCost <= 2:
+		p.last, p.lastCost = st.Last, st.LastCost
+	case n > 0: // a file from before Last was saved: one call per entry
+		p.last, p.lastCost = spent[n-1].at, min(spent[n-1].cost, 2)
 	}
 	// A retry_after still running is obeyed, but never for longer than
 	// one may last: a file with a far not_after (a wrong clock, an edit)

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -58,7 +59,7 @@ func TestBudgetStateCarriesTheWindow(t *testing.T) {
 func TestBudgetStateRefusals(t *testing.T) {
 	now := time.Unix(100_000, 0)
 	good := budgetState{Version: budgetStateVersion, SavedAt: now.Add(-time.Second), Limit: 240,
-		Spent: []savedSpend{{now.Add(-2 * time.Minute), 1}, {now.Add(-10 * time.Second), 2}, {now.Add(-5 * time.Second), 7}}}
+		Spent: []savedSpend{{now.Add(-2 * time.Minute), 1}, {now.Add(-10 * time.Second), 2}, {now.Add(-5 * time.Second), 1000}}}
 	for _, tc := range []struct {
 		name  string
 		edit  func(*budgetState)
@@ -86,7 +87,8 @@ func TestBudgetStateRefusals(t *testing.T) {
 				return
 			}
 			// Only the 2-unit call is kept: the first is over a minute old,
-			// the third has an impossible cost.
+			// the third has an impossible cost (more than twice the limit in
+			// one second's sum).
 			if p.used != 2 || len(p.spent) != 1 {
 				t.Fatalf("restored spending %d in %d calls", p.used, len(p.spent))
 			}
@@ -121,5 +123,32 @@ func TestRestoredRetryAfterIsCapped(t *testing.T) {
 	q := newPacer(clock.NewFake(now), 0.25, time.Second, time.Minute)
 	if held := q.backoff(100 * time.Hour); held != time.Minute || q.holdUntil().Sub(now) != time.Minute {
 		t.Fatalf("retry_after of 100h held %v (until %v)", held, q.holdUntil().Sub(now))
+	}
+}
+
+// The shared state sums each second's calls, so that a large budget's
+// minute is still a small record; restored, it keeps the window's spending
+// and the spacing from the last call.
+func TestBudgetStateSumsBySecond(t *testing.T) {
+	start := time.Unix(100_000, 0)
+	fc := clock.NewFake(start)
+	p := newPacer(fc, 1, time.Millisecond, time.Minute)
+	p.observe(100_000)
+	for i := range 3000 {
+		fc.Set(start.Add(time.Duration(i) * 10 * time.Millisecond))
+		if err := p.wait(context.Background(), 1+i%2, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, ok := p.export()
+	if !ok || len(st.Spent) > 31 || st.LastCost != 2 {
+		t.Fatalf("exported %d entries (last cost %d), want at most 31 for 30 s", len(st.Spent), st.LastCost)
+	}
+	q := newPacer(clock.NewFake(fc.Now()), 1, time.Millisecond, time.Minute)
+	if err := q.restore(st); err != nil {
+		t.Fatal(err)
+	}
+	if q.used != p.used || !q.last.Equal(p.last) || q.lastCost != 2 {
+		t.Fatalf("restored %d units, last %v/%d; want %d, %v/2", q.used, q.last, q.lastCost, p.used, p.last)
 	}
 }

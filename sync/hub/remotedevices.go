@@ -49,8 +49,11 @@ type chatMsg struct {
 	Env   feed.Envelope `json:"env"`
 }
 
-// remoteSessions is what one replica last said of one employee's computers.
+// remoteSessions is what one replica last said of one employee's
+// computers. An employee has a few at most: a slice per employee costs a
+// fraction of a map per employee, with thousands of employees.
 type remoteSessions struct {
+	node    string
 	devices []remoteDevice
 	heard   time.Time
 }
@@ -69,46 +72,48 @@ func (r *subscribers) localDevices(staffID int64) []remoteDevice {
 // setRemote stores what node said of staffID's computers (none: forget)
 // and reports whether that changed anything.
 func (r *subscribers) setRemote(node string, staffID int64, devs []remoteDevice, now time.Time) bool {
-	byNode := r.remote[staffID]
-	old, had := byNode[node]
+	list := r.remote[staffID]
+	i := slices.IndexFunc(list, func(rs remoteSessions) bool { return rs.node == node })
 	if len(devs) == 0 {
-		if !had {
+		if i < 0 {
 			return false
 		}
-		delete(byNode, node)
-		if len(byNode) == 0 {
-			delete(r.remote, staffID)
-		}
+		r.setRemoteList(staffID, slices.Delete(list, i, i+1))
 		return true
 	}
-	if byNode == nil {
-		byNode = map[string]remoteSessions{}
-		r.remote[staffID] = byNode
-	}
-	for i := range devs {
-		devs[i].node = node
-		devs[i].Host = cleanHost(devs[i].Host)
-		if !feed.ValidPresenceState(devs[i].State) {
-			devs[i].State = ""
+	for k := range devs {
+		devs[k].node = node
+		devs[k].Host = cleanHost(devs[k].Host)
+		if !feed.ValidPresenceState(devs[k].State) {
+			devs[k].State = ""
 		}
 	}
-	byNode[node] = remoteSessions{devices: devs, heard: now}
-	return !had || !slices.EqualFunc(old.devices, devs, func(a, b remoteDevice) bool { return a == b })
+	if i < 0 {
+		r.remote[staffID] = append(list, remoteSessions{node: node, devices: devs, heard: now})
+		return true
+	}
+	same := slices.EqualFunc(list[i].devices, devs, func(a, b remoteDevice) bool { return a == b })
+	list[i] = remoteSessions{node: node, devices: devs, heard: now}
+	return !same
+}
+
+func (r *subscribers) setRemoteList(staffID int64, list []remoteSessions) {
+	if len(list) == 0 {
+		delete(r.remote, staffID)
+		return
+	}
+	r.remote[staffID] = list
 }
 
 // expireRemote forgets what replicas have not repeated since before; it
 // returns the staff whose computers that changed.
 func (r *subscribers) expireRemote(before time.Time) (changed []int64) {
-	for staffID, byNode := range r.remote {
-		for node, rs := range byNode {
-			if rs.heard.Before(before) {
-				delete(byNode, node)
-				changed = append(changed, staffID)
-			}
+	for staffID, list := range r.remote {
+		kept := slices.DeleteFunc(list, func(rs remoteSessions) bool { return rs.heard.Before(before) })
+		if len(kept) != len(list) {
+			changed = append(changed, staffID)
 		}
-		if len(byNode) == 0 {
-			delete(r.remote, staffID)
-		}
+		r.setRemoteList(staffID, kept)
 	}
 	return changed
 }
@@ -236,12 +241,12 @@ func (r remoteRecipient) Send(env feed.Envelope) {
 // recipient per other replica holding their computers. Under the lock.
 func (d *directory) remoteRecipients(h *Hub, match func(staffID int64) bool) []remoteRecipient {
 	var out []remoteRecipient
-	for staffID, byNode := range d.subs.remote {
+	for staffID, list := range d.subs.remote {
 		if !match(staffID) {
 			continue
 		}
-		for node := range byNode {
-			out = append(out, remoteRecipient{h: h, node: node, staff: staffID})
+		for _, rs := range list {
+			out = append(out, remoteRecipient{h: h, node: rs.node, staff: staffID})
 		}
 	}
 	return out

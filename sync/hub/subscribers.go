@@ -24,11 +24,11 @@ type subscribers struct {
 	// node names this replica and remote holds the other replicas'
 	// computers (remotedevices.go); both empty for a hub alone.
 	node   string
-	remote map[int64]map[string]remoteSessions
+	remote map[int64][]remoteSessions
 }
 
 func newSubscribers() *subscribers {
-	return &subscribers{byStaff: map[int64]map[*session]struct{}{}, remote: map[int64]map[string]remoteSessions{}}
+	return &subscribers{byStaff: map[int64]map[*session]struct{}{}, remote: map[int64][]remoteSessions{}}
 }
 
 // add subscribes s to staffID. When the staff member then has more than
