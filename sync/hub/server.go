@@ -164,12 +164,14 @@ func (s *session) handleRequests(ctx context.Context) {
 				continue
 			}
 			go func() {
-				defer s.readingHistory.Store(false)
 				read := s.history
 				if env.Type == feed.TypeToday {
 					read = s.today
 				}
 				data, err := read(env)
+				// Free before the answer goes out: an agent that asks again
+				// as soon as it has the answer must not be refused.
+				s.readingHistory.Store(false)
 				s.reply(env, data, err)
 			}()
 		case feed.TypeSwitchStatus:
