@@ -2,12 +2,11 @@ package chaos
 
 import (
 	"fmt"
-	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/omnitray/omnitray/cmd/internal/sandboxlog"
 	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
@@ -52,7 +51,7 @@ func (l *callLog) historyIn(op string, from, to time.Time) []string {
 	defer l.mu.Unlock()
 	out := []string{}
 	for _, c := range l.calls {
-		if o, ok := statusWritePath(c); ok && o == op && !c.At.Before(from) && !c.At.After(to) {
+		if o, ok := sandboxlog.StatusWritePath(c); ok && o == op && !c.At.Before(from) && !c.At.After(to) {
 			s := fmt.Sprintf("%s %s → %d", c.At.Format("15:04:05.000"), c.Body, c.Status)
 			if c.Fault != "" {
 				s += " (injected " + c.Fault + ")"
@@ -63,52 +62,23 @@ func (l *callLog) historyIn(op string, from, to time.Time) []string {
 	return out
 }
 
-// statusWrite is one successful Chaport status write.
-type statusWrite struct {
-	at     time.Time
-	status string
-	ttl    int
-}
-
-func (w statusWrite) until() time.Time { return w.at.Add(time.Duration(w.ttl) * time.Second) }
-
-func (w statusWrite) String() string {
-	if w.status == "" {
-		return "none"
-	}
-	return fmt.Sprintf("%s ttl %ds at %s", w.status, w.ttl, w.at.Format("15:04:05.000"))
-}
-
-// statusWritePath returns the operator of a Chaport status write.
-func statusWritePath(c sandbox.Call) (string, bool) {
-	if c.Service != "chaport" || c.Method != http.MethodPost {
-		return "", false
-	}
-	rest, ok := strings.CutPrefix(c.Path, "/api/v1/operators/")
-	if !ok {
-		return "", false
-	}
-	op, ok := strings.CutSuffix(rest, "/status")
-	return op, ok && op != "" && !strings.Contains(op, "/")
-}
-
 // lastWrites returns, per operator, the last successful status write and
 // the time of the last successful online write.
-func (l *callLog) lastWrites() (map[string]statusWrite, map[string]time.Time) {
+func (l *callLog) lastWrites() (map[string]sandboxlog.Write, map[string]time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	last := map[string]statusWrite{}
+	last := map[string]sandboxlog.Write{}
 	online := map[string]time.Time{}
 	for _, c := range l.calls {
-		w, op, ok := successfulWrite(c)
+		w, op, ok := sandboxlog.SuccessfulWrite(c)
 		if !ok {
 			continue
 		}
-		if w.at.After(last[op].at) || last[op].status == "" {
+		if w.At.After(last[op].At) || last[op].Status == "" {
 			last[op] = w
 		}
-		if w.status == "online" && w.at.After(online[op]) {
-			online[op] = w.at
+		if w.Status == "online" && w.At.After(online[op]) {
+			online[op] = w.At
 		}
 	}
 	return last, online
