@@ -1,0 +1,540 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The sizes of TestClusterFailover's runs. `make test` runs the short one;
+// `make chaos-cluster` sets OMNITRAY_CLUSTER_E2E=long. A subset of the
+// scenarios can be picked with OMNITRAY_CLUSTER_SCENARIOS (e.g. "ab").
+type clusterRun struct {
+	name      string
+	agents    int
+	scenarios string // of "abcd", in the order run
+}
+
+func clusterRunFromEnv(t *testing.T) clusterRun {
+	run := clusterRun{name: "short", agents: 12, scenarios: "abcd"}
+	switch v := os.Getenv("OMNITRAY_CLUSTER_E2E"); v {
+	case "", "short":
+	case "long":
+		run = clusterRun{name: "long", agents: 36, scenarios: "abcd"}
+	default:
+		t.Fatalf("OMNITRAY_CLUSTER_E2E=%q: want short or long", v)
+	}
+	if v := os.Getenv("OMNITRAY_CLUSTER_SCENARIOS"); v != "" {
+		if strings.Trim(v, "abcd") != "" {
+			t.Fatalf("OMNITRAY_CLUSTER_SCENARIOS=%q: want letters of abcd", v)
+		}
+		run.scenarios = v
+	}
+	return run
+}
+
+const (
+	// clusterLease is the agents' --lease. They renew at half its life, so
+	// an operator lapses only if its agent had no working replica for 5 s:
+	// far more than failing over takes, far less than an agent stuck on a
+	// dead replica would need to notice.
+	clusterLease = 10 * time.Second
+	// leaderPollLimit is the issue's promise: a new leader polls Omnidesk
+	// within 5 s of the old one's death, measured from the kill to the
+	// first staff poll the sandbox logged from another replica.
+	leaderPollLimit = 5 * time.Second
+	// freezeFor is how long (b) keeps the leader SIGSTOPped: well past the
+	// leader lease (about 3 s), so that another replica must take over.
+	freezeFor = 8 * time.Second
+	// clusterShare is the cluster's Omnidesk units a minute: the default
+	// budget_share (0.25) of the sandbox's 240.
+	clusterShare = 60
+)
+
+// clusterFixture is the cluster, its agents, and what the scenarios keep
+// count of.
+type clusterFixture struct {
+	*cluster
+	t      *testing.T
+	agents []*clusterAgent
+	// access are the agents whose staff has chat access (Online, later
+	// maybe the custom chat duty status) throughout: their operators must
+	// not lapse. idle are the staff left Offline, flipped to Online after a
+	// failover to see that status changes still arrive.
+	access, idle []*clusterAgent
+	// anna are feed connections as Anna, one on each replica (anna[i] on
+	// nodes[i]), counting the hand-overs the hub pushes: her operator gets
+	// the scripted chats' hand-overs.
+	anna []*feedConn
+	// leaderChanges counts the leadership changes the scenarios caused:
+	// each allows one more run of Omnidesk calls by another replica.
+	leaderChanges int
+}
+
+// TestClusterFailover runs three hub replicas as processes forming one
+// cluster, the sandbox, and headless agents whose --hub lists all three
+// (each agent's first URL going round the replicas, so that each holds
+// sessions), and then, in turn (see clusterRun):
+//
+//   - a: SIGKILL the leader. No online operator's lease lapses; another
+//     replica polls Omnidesk within leaderPollLimit; the dead leader's
+//     agents are served by the survivors; status changes made afterwards
+//     reach the agents; a hand-over before the kill and one after are each
+//     pushed exactly once to every connection of their operator. The
+//     replica is then restarted and rejoins.
+//   - b: SIGSTOP the leader for freezeFor, then SIGCONT. Another replica
+//     took over meanwhile; the old one makes no Omnidesk call once the new
+//     one has, and rejoins as a follower.
+//   - c: a rolling restart (SIGTERM, start again with the same flags, wait
+//     for /healthz 200 and cluster_size 3), one replica after the other:
+//     no online operator's lease lapses.
+//   - d: all three restarted at once: one leader again, polls resume, the
+//     agents come back (leases may lapse here, as with one hub).
+//
+// Throughout: never two replicas polling Omnidesk side by side (the
+// sandbox's log names each call's replica by its source address, see
+// cluster_test.go), and the cluster's Omnidesk spending within its share
+// in every 60 s.
+func TestClusterFailover(t *testing.T) {
+	run := clusterRunFromEnv(t)
+	began := time.Now()
+	c := startCluster(t, 3, func(s *stack) { s.sandboxArgs = []string{"--add-staff", strconv.Itoa(run.agents)} })
+	f := &clusterFixture{cluster: c, t: t}
+	f.setUp(run.agents)
+	t.Logf("cluster %s run: %d agents, scenarios %s; set up in %v", run.name, run.agents, run.scenarios,
+		time.Since(began).Round(time.Millisecond))
+
+	for _, sc := range run.scenarios {
+		start := time.Now()
+		switch sc {
+		case 'a':
+			f.killLeader()
+		case 'b':
+			f.freezeLeader()
+		case 'c':
+			f.rollingRestart()
+		case 'd':
+			f.restartAll()
+		}
+		t.Logf("scenario %c took %v", sc, time.Since(start).Round(time.Millisecond))
+	}
+
+	calls := c.tape.all()
+	if c.tape.gap {
+		t.Errorf("the sandbox's call log lost entries: the checks below saw only part of it")
+	}
+	c.checkOmnideskShare(calls, clusterShare)
+	f.checkOnePoller(calls)
+	t.Logf("cluster %s run took %v", run.name, time.Since(began).Round(time.Millisecond))
+}
+
+// setUp starts n agents for the added staff: three in four Online, the
+// rest Offline, and Anna's feed connections; it waits until every agent is
+// connected and every Online staff member's operator is online.
+func (f *clusterFixture) setUp(n int) {
+	t, c := f.t, f.cluster
+	ops := c.roster()
+	var staff []int64
+	for id := range ops {
+		if id > staffChen { // the added staff; the seed ones are other tests'
+			staff = append(staff, id)
+		}
+	}
+	slices.Sort(staff)
+	if len(staff) != n {
+		t.Fatalf("the sandbox has %d added staff with operators, want %d", len(staff), n)
+	}
+	for i, id := range staff {
+		if i%4 != 3 {
+			c.setStaffStatus(id, statusOnline)
+		}
+	}
+	f.agents = c.startAgents(staff, ops, "--lease", clusterLease.String())
+	for i, a := range f.agents {
+		if i%4 != 3 {
+			f.access = append(f.access, a)
+		} else {
+			f.idle = append(f.idle, a)
+		}
+	}
+	anna := c.token(staffAnna)
+	for _, r := range c.nodes {
+		fc := dialFeed(t, r.url, anna)
+		fc.waitConnected()
+		f.anna = append(f.anna, fc)
+	}
+	if !within(clusterGuard, func() bool {
+		return len(onlineAt(c.tape.all(), f.ops(f.access), time.Now())) == len(f.access)
+	}) {
+		t.Fatalf("not every Online staff member's operator went online: %v of %d",
+			onlineAt(c.tape.all(), f.ops(f.access), time.Now()), len(f.access))
+	}
+	var spread []string
+	for _, r := range c.nodes {
+		h, _ := r.health()
+		spread = append(spread, fmt.Sprintf("%s %d", r.name, h.Agents))
+		if h.Agents < 2 { // Anna's feed connection and at least one agent
+			t.Errorf("replica %s holds %d sessions; the agents' first URLs should spread them", r.name, h.Agents)
+		}
+	}
+	t.Logf("sessions per replica: %s", strings.Join(spread, ", "))
+}
+
+func (f *clusterFixture) ops(agents []*clusterAgent) []string {
+	var out []string
+	for _, a := range agents {
+		out = append(out, a.op)
+	}
+	return out
+}
+
+// sessionsWanted is how many sessions the live replicas should hold: every
+// agent, and Anna's feed connections that are up.
+func (f *clusterFixture) sessionsWanted() int {
+	n := len(f.agents)
+	for _, fc := range f.anna {
+		if fc.live() {
+			n++
+		}
+	}
+	return n
+}
+
+// onReplica lists the agents connected to r, by `omnitray status`.
+func (f *clusterFixture) onReplica(r *replica) []*clusterAgent {
+	var out []*clusterAgent
+	for i, st := range states(f.t, f.agents) {
+		if st.Hub == r.url {
+			out = append(out, f.agents[i])
+		}
+	}
+	return out
+}
+
+// waitNewLeaderPoll waits for the first Omnidesk staff poll after from by
+// a replica other than old, and says how long after from it came.
+func (f *clusterFixture) waitNewLeaderPoll(old *replica, from time.Time, what string) (call, time.Duration) {
+	t, c := f.t, f.cluster
+	var poll call
+	if !within(clusterGuard, func() bool {
+		var ok bool
+		poll, ok = firstCall(c.tape.all(), from, func(cl call) bool { return isStaffPoll(cl) && c.nodeOf(cl) != old.name })
+		return ok
+	}) {
+		t.Fatalf("%s: no replica polled Omnidesk within %v", what, clusterGuard)
+	}
+	took := poll.At.Sub(from)
+	first, _ := firstCall(c.tape.all(), from, func(cl call) bool { return cl.Service == "omnidesk" && c.nodeOf(cl) != old.name })
+	t.Logf("%s: %s's first Omnidesk call %v after, its first staff poll %v after (sandbox log)", what,
+		c.nodeOf(poll), first.At.Sub(from).Round(time.Millisecond), took.Round(time.Millisecond))
+	if took > leaderPollLimit {
+		t.Errorf("%s: the new leader's first staff poll came %v after, want within %v", what,
+			took.Round(time.Millisecond), leaderPollLimit)
+	}
+	return poll, took
+}
+
+// waitAgentsBack waits until the live replicas hold every session again,
+// and says how long after from that was.
+func (f *clusterFixture) waitAgentsBack(from time.Time, what string) time.Duration {
+	t, c := f.t, f.cluster
+	if !within(clusterGuard, func() bool { return c.sessions() >= f.sessionsWanted() }) {
+		t.Errorf("%s: the live replicas hold %d sessions after %v, want %d", what, c.sessions(), clusterGuard, f.sessionsWanted())
+	}
+	took := time.Since(from)
+	var down []string
+	for i, st := range states(t, f.agents) {
+		if st.Connection != "connected" {
+			down = append(down, fmt.Sprintf("staff %d: %s", f.agents[i].staff, st.Connection))
+		}
+	}
+	if len(down) > 0 {
+		t.Errorf("%s: agents not connected: %s", what, strings.Join(down, "; "))
+	}
+	return took
+}
+
+// checkNoLapse fails the test for every operator in ops that was not
+// online throughout [from, to] by the sandbox's log.
+func (f *clusterFixture) checkNoLapse(ops []string, from, to time.Time, what string) {
+	calls := f.tape.all()
+	if l := lapses(calls, ops, from, to); len(l) > 0 {
+		f.t.Errorf("%s: %d of %d online operators were offline in Chaport for a while:%s", what, len(l), len(ops),
+			describeLapses(calls, l))
+	} else {
+		f.t.Logf("%s: all %d online operators stayed online %s–%s", what, len(ops),
+			from.Format("15:04:05.000"), to.Format("15:04:05.000"))
+	}
+}
+
+// handover scripts a chat in the sandbox that a bot hands over to Anna's
+// operator, and waits until each of Anna's connections to a live replica
+// has it. It returns the visitor, by which the pushes are counted.
+func (f *clusterFixture) handover(visitor string) string {
+	t := f.t
+	vid := f.scriptChat(visitor, ev("visitor", "Hi"), ev("bot", "How can I help?"), ev("handover", ""))
+	// The leader's chat watcher polls every second (hubConfig).
+	var missing []string
+	within(guard, func() bool {
+		missing = missing[:0]
+		for i, fc := range f.anna {
+			if r := f.nodes[i]; r.live() && fc.handovers(vid) == 0 {
+				missing = append(missing, r.name)
+			}
+		}
+		return len(missing) == 0
+	})
+	if len(missing) > 0 {
+		t.Errorf("the hand-over of %s's chat did not reach Anna's connections to %s within %v", visitor,
+			strings.Join(missing, ", "), guard)
+	}
+	return vid
+}
+
+// checkHandoversOnce fails the test for each of Anna's connections that got
+// a chat's hand-over other than once. Connections to replicas listed in
+// skip (down when the chat came) are not counted.
+func (f *clusterFixture) checkHandoversOnce(vid, visitor string, skip ...*replica) {
+	for i, fc := range f.anna {
+		if slices.Contains(skip, f.nodes[i]) {
+			continue
+		}
+		if n := fc.handovers(vid); n != 1 {
+			f.t.Errorf("Anna's connection to %s got %s's hand-over %d times, want once", f.nodes[i].name, visitor, n)
+		}
+	}
+}
+
+// killLeader is scenario (a).
+func (f *clusterFixture) killLeader() {
+	t, c := f.t, f.cluster
+	leader := c.leader(3)
+	before := f.handover("Maria")
+	moved := f.onReplica(leader)
+	online := onlineAt(c.tape.all(), f.ops(f.access), time.Now())
+	killAt := time.Now()
+	leader.kill()
+	f.leaderChanges++
+	t.Logf("(a) killed the leader %s (SIGKILL), which served %d agents", leader.name, len(moved))
+
+	f.waitNewLeaderPoll(leader, killAt, "(a) leader killed")
+	next := c.leader(0)
+	back := f.waitAgentsBack(killAt, "(a) leader killed")
+	t.Logf("(a) %s leads; the agents were all served again %v after the kill", next.name, back.Round(time.Millisecond))
+	for i, st := range states(t, moved) {
+		if st.Hub == leader.url {
+			t.Errorf("(a) the agent of staff %d still says it is connected to the dead replica %s", moved[i].staff, leader.name)
+		}
+	}
+
+	// Status changes made now reach the agents: Online → the custom chat
+	// duty status (chat access either way, so no lease changes) for some
+	// agents that failed over, and Offline → Online for an idle one, which
+	// must then be written online.
+	var flipped []*clusterAgent
+	for _, a := range moved {
+		if slices.Contains(f.access, a) && len(flipped) < 3 {
+			flipped = append(flipped, a)
+		}
+	}
+	for _, a := range flipped {
+		c.setStaffStatus(a.staff, statusChatDuty)
+	}
+	seq := c.lastSeq()
+	idle := f.idle[0]
+	c.setStaffStatus(idle.staff, statusOnline)
+	if !within(clusterGuard, func() bool {
+		for _, st := range states(t, flipped) {
+			if st.StatusID != statusChatDuty {
+				return false
+			}
+		}
+		for _, w := range c.writes(idle.op, seq) {
+			if w.status == "online" && w.Status == 200 {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Errorf("(a) status changes made after the kill did not reach the agents within %v", clusterGuard)
+	}
+
+	after := f.handover("Ivan")
+	// Through a whole lease after the kill, so that a renewal missed in the
+	// failover would show as a lapse, and through several of the new
+	// leader's chat polls, which must not announce Maria again.
+	sleepUntil(killAt.Add(clusterLease + 2*time.Second))
+	f.checkNoLapse(online, killAt, time.Now(), "(a) leader killed")
+	f.checkHandoversOnce(before, "Maria")
+	f.checkHandoversOnce(after, "Ivan", leader)
+
+	leader.start()
+	c.mustForm("(a) the killed replica restarted")
+	if h, _ := leader.health(); h.Role != "follower" {
+		t.Logf("(a) the restarted %s is %s: leadership moved back", leader.name, h.Role)
+		f.leaderChanges++
+	}
+}
+
+// freezeLeader is scenario (b).
+func (f *clusterFixture) freezeLeader() {
+	t, c := f.t, f.cluster
+	leader := c.leader(3)
+	stalled := f.onReplica(leader)
+	stalledOps := f.ops(stalled)
+	var others []string
+	for _, op := range onlineAt(c.tape.all(), f.ops(f.access), time.Now()) {
+		if !slices.Contains(stalledOps, op) {
+			others = append(others, op)
+		}
+	}
+	stopAt := time.Now()
+	leader.freeze()
+	f.leaderChanges++
+	t.Logf("(b) stopped the leader %s (SIGSTOP) for %v; it serves %d agents", leader.name, freezeFor, len(stalled))
+	poll, _ := f.waitNewLeaderPoll(leader, stopAt, "(b) leader stopped")
+	next := c.leader(0)
+	sleepUntil(stopAt.Add(freezeFor))
+	contAt := time.Now()
+	leader.thaw()
+
+	if !within(clusterGuard, func() bool {
+		h, ok := leader.health()
+		return ok && h.code == 200 && h.Role == "follower" && h.Cluster.Leader == next.name && h.Cluster.ClusterSize == 3
+	}) {
+		h, _ := leader.health()
+		t.Errorf("(b) %s did not rejoin as a follower of %s: %+v", leader.name, next.name, h)
+	}
+	rejoined := time.Since(contAt)
+	// Several poll intervals after SIGCONT: a replica that woke believing it
+	// still led would have polled by then.
+	sleepUntil(contAt.Add(5 * pollInterval))
+	calls := c.tape.all()
+	var late []string
+	for _, cl := range between(calls, poll.At, time.Now()) {
+		if !leaderOnly(cl) || c.nodeOf(cl) != leader.name {
+			continue
+		}
+		// A request it had sent just before the stop arrives at SIGCONT:
+		// that is not polling beside the new leader, so one is let through.
+		inFlight := len(late) == 0 && cl.At.Sub(contAt) < time.Second && cl.At.After(contAt.Add(-time.Second))
+		if inFlight {
+			t.Logf("(b) %s's %s %s arrived at %s, at SIGCONT: sent before the stop", leader.name, cl.Method, cl.Path,
+				cl.At.Format("15:04:05.000"))
+		}
+		late = append(late, fmt.Sprintf("%s %s %s", cl.At.Format("15:04:05.000"), cl.Method, cl.Path))
+		if !inFlight || len(late) > 1 {
+			t.Errorf("(b) the woken %s called a vendor as leader after %s took over: %s", leader.name, next.name,
+				strings.Join(late, "; "))
+		}
+	}
+	t.Logf("(b) %s took over; %s rejoined as follower %v after SIGCONT", next.name, leader.name, rejoined.Round(time.Millisecond))
+
+	// The stalled replica's own agents could not renew through it while it
+	// was stopped (their connections stay open, so they do not fail over):
+	// their leases may lapse, as with one stalled hub. Everyone else's must
+	// not.
+	f.checkNoLapse(others, stopAt, time.Now(), "(b) agents of the other replicas")
+	if l := lapses(calls, stalledOps, stopAt, time.Now()); len(l) > 0 {
+		t.Logf("(b) %d of the stopped replica's %d agents' operators lapsed meanwhile (allowed)", len(l), len(stalled))
+	}
+}
+
+// rollingRestart is scenario (c).
+func (f *clusterFixture) rollingRestart() {
+	t, c := f.t, f.cluster
+	online := onlineAt(c.tape.all(), f.ops(f.access), time.Now())
+	start := time.Now()
+	for _, r := range c.nodes {
+		leader := c.leader(3)
+		if r == leader {
+			f.leaderChanges++
+		}
+		stepAt := time.Now()
+		stopProc(t, r.p)
+		r.start()
+		c.mustForm("(c) " + r.name + " restarted")
+		role := "follower"
+		if r == leader {
+			role = "leader"
+		}
+		t.Logf("(c) %s (the %s) stopped and back in %v; %s leads", r.name, role,
+			time.Since(stepAt).Round(time.Millisecond), c.leader(3).name)
+	}
+	f.waitAgentsBack(start, "(c) rolling restart")
+	sleepUntil(time.Now().Add(clusterLease / 2)) // a renewal missed in the last step shows by then
+	f.checkNoLapse(online, start, time.Now(), "(c) rolling restart")
+}
+
+// restartAll is scenario (d).
+func (f *clusterFixture) restartAll() {
+	t, c := f.t, f.cluster
+	old := c.leader(3)
+	downAt := time.Now()
+	for _, r := range c.nodes {
+		r.p.signal(t, syscall.SIGTERM) // all at once
+	}
+	for _, r := range c.nodes {
+		waitClean(t, r.p)
+	}
+	upAt := time.Now()
+	for _, r := range c.nodes {
+		r.start()
+	}
+	c.mustForm("(d) all replicas restarted at once")
+	f.leaderChanges++
+	leader := c.leader(3)
+	poll, ok := firstCall(c.tape.all(), upAt, isStaffPoll)
+	if !ok {
+		t.Errorf("(d) no staff poll after the restart")
+	}
+	back := f.waitAgentsBack(upAt, "(d) all restarted")
+	t.Logf("(d) down %v; %s leads (before: %s); first staff poll %v after the start, by %s; agents back %v after the start",
+		upAt.Sub(downAt).Round(time.Millisecond), leader.name, old.name, poll.At.Sub(upAt).Round(time.Millisecond),
+		c.nodeOf(poll), back.Round(time.Millisecond))
+	// Every online operator is renewed again by its agent.
+	seq := c.lastSeq()
+	if !within(clusterGuard, func() bool {
+		for _, a := range f.access {
+			if !slices.ContainsFunc(c.writes(a.op, seq), func(w write) bool { return w.status == "online" && w.Status == 200 }) {
+				return false
+			}
+		}
+		return true
+	}) {
+		t.Errorf("(d) not every online operator was written online again within %v of the restart", clusterGuard)
+	}
+	if l := lapses(c.tape.all(), f.ops(f.access), downAt, time.Now()); len(l) > 0 {
+		t.Logf("(d) %d of %d online operators lapsed while every replica was down (allowed)", len(l), len(f.access))
+	}
+}
+
+// checkOnePoller fails the test if Omnidesk was polled by more replicas in
+// turn than the scenarios changed leaders: two replicas polling side by
+// side show as many short runs of calls, one after the other.
+func (f *clusterFixture) checkOnePoller(calls []call) {
+	t, c := f.t, f.cluster
+	for _, kind := range []struct {
+		name string
+		keep func(call) bool
+	}{
+		{"Omnidesk", func(cl call) bool { return cl.Service == "omnidesk" }},
+		{"Chaport's company-wide reads", func(cl call) bool { return cl.Service == "chaport" && leaderOnly(cl) }},
+	} {
+		terms := c.terms(calls, kind.keep)
+		var lines []string
+		for _, tm := range terms {
+			lines = append(lines, tm.String())
+		}
+		t.Logf("%s calls by replica, in turn: %s", kind.name, strings.Join(lines, ", "))
+		if len(terms) > 1+f.leaderChanges {
+			t.Errorf("%s was called by replicas in %d turns, but the scenarios changed leaders only %d times: two replicas called side by side",
+				kind.name, len(terms), f.leaderChanges)
+		}
+	}
+}
