@@ -21,7 +21,9 @@ const (
 
 // Config sets up an agent.
 type Config struct {
-	HubURL   string // the hub's base URL; the feed URL is derived from it
+	// HubURL is the hub's base URL, or its replicas' as a comma-separated
+	// list (feed.WebsocketURLs): the agent fails over between them.
+	HubURL   string
 	Token    string // the hub token; never logged
 	Insecure bool   // allow plain http to a non-loopback hub
 	Grace    time.Duration
@@ -87,12 +89,12 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.ComputerName == "" {
 		cfg.ComputerName, _ = os.Hostname()
 	}
-	wsURL, err := feed.WebsocketURL(cfg.HubURL, cfg.Insecure)
+	wsURLs, err := feed.WebsocketURLs(cfg.HubURL, cfg.Insecure)
 	if err != nil {
 		return nil, err
 	}
 	fo := cfg.Feed
-	fo.URL, fo.Token, fo.Logger = wsURL, cfg.Token, cfg.Logger
+	fo.URL, fo.URLs, fo.Token, fo.Logger = "", wsURLs, cfg.Token, cfg.Logger
 	if fo.Clock == nil {
 		fo.Clock = cfg.Clock
 	}

@@ -18,15 +18,18 @@ type link struct {
 	err     string // why the connection last failed
 	refused bool   // the hub refused the token; Run is ending
 	known   bool   // a snapshot arrived on the live connection
+	hub     string // the base URL of the replica connected to
 	snap    feed.Snapshot
 }
 
-// connected takes the hub's snapshot of a new connection.
-func (c *link) connected(snap feed.Snapshot, log *slog.Logger) {
+// connected takes the hub's snapshot of a new connection to feedURL.
+func (c *link) connected(snap feed.Snapshot, feedURL string, log *slog.Logger) {
+	hub := feed.HubBase(feedURL)
 	if !c.known {
-		log.Info(fmt.Sprintf("connected to the hub as %s (staff %d)", snap.Staff.Name, snap.Staff.ID))
+		// Which replica, since a hub may be several.
+		log.Info(fmt.Sprintf("connected to the hub as %s (staff %d)", snap.Staff.Name, snap.Staff.ID), "hub", hub)
 	}
-	c.state, c.err, c.known, c.snap = Connected, "", true, snap
+	c.state, c.err, c.known, c.hub, c.snap = Connected, "", true, hub, snap
 	if snap.Operator == nil {
 		log.Warn("the hub links no Chaport operator to this employee; nothing will be written")
 	}
@@ -42,7 +45,7 @@ func (c *link) lost(err error, log *slog.Logger) {
 	if c.known {
 		log.Warn("lost the hub; status unknown, the Chaport lease will lapse on its own", "err", err)
 	}
-	c.state, c.known = Disconnected, false
+	c.state, c.known, c.hub = Disconnected, false, ""
 	if err != nil {
 		c.err = err.Error()
 	}

@@ -41,7 +41,7 @@ func (l *loop) onFeed(ev feed.Event) {
 	now := l.a.clock.Now()
 	switch ev.Kind {
 	case feed.Connected:
-		l.link.connected(ev.Snapshot, l.a.log)
+		l.link.connected(ev.Snapshot, ev.URL, l.a.log)
 		l.status.setCatalogue(ev.Snapshot.Statuses)
 		l.setStatus(ev.Snapshot.StatusID, now)
 		l.onSeen(ev.Snapshot.Chaport, now)
@@ -133,7 +133,7 @@ func (l *loop) logTransition(d rules.Decision, now time.Time) {
 
 func (l *loop) publishDecision(d rules.Decision, now time.Time) {
 	lease := l.keeper.lease
-	s := State{Connection: l.link.state, ConnError: l.link.err, Staff: l.link.snap.Staff,
+	s := State{Connection: l.link.state, ConnError: l.link.err, Hub: l.link.hub, Staff: l.link.snap.Staff,
 		Operator: l.link.snap.Operator, OmnideskURL: l.link.snap.OmnideskURL, Statuses: l.link.snap.Statuses,
 		Action: d.Action.String(), Reason: d.Reason, Chaport: lease.Status,
 		LeaseExpires: lease.Expires, Paused: l.inputs.paused, LastError: l.keeper.lastErr, ChaportSeen: l.drift.seen}

@@ -21,8 +21,10 @@ const (
 // State is a snapshot of what the agent sees and why, for UIs and
 // `omnitray status`. It is a value: holders never see it change.
 type State struct {
-	Connection  string         `json:"connection"`
-	ConnError   string         `json:"connection_error,omitempty"`
+	Connection string `json:"connection"`
+	ConnError  string `json:"connection_error,omitempty"`
+	// Hub is the base URL of the hub (replica) the agent is connected to.
+	Hub         string         `json:"hub,omitempty"`
 	Staff       feed.Person    `json:"staff"`
 	Operator    *feed.Operator `json:"operator,omitempty"`
 	OmnideskURL string         `json:"omnidesk_url,omitempty"`
@@ -82,6 +84,9 @@ func (s State) Format(now time.Time) string {
 	conn := s.Connection
 	if s.ConnError != "" {
 		conn += " (" + s.ConnError + ")"
+	}
+	if s.Hub != "" && s.Connection == Connected {
+		conn += " to " + s.Hub
 	}
 	line("Hub", "%s", conn)
 	if s.Staff.ID != 0 {

@@ -19,7 +19,6 @@ import (
 	"github.com/omnitray/omnitray/agent/secrets"
 	"github.com/omnitray/omnitray/cmd/internal/cli"
 	"github.com/omnitray/omnitray/internal/atomicfile"
-	"github.com/omnitray/omnitray/sync/feed"
 )
 
 // keyringTimeout bounds each keyring call: a locked keyring may never answer.
@@ -33,7 +32,7 @@ func runLogin(ctx context.Context, args []string) error {
 	fs := cli.NewFlagSet("omnitray", "login", "omnitray login [--hub URL] [--insecure]\n\n"+
 		"Stores your hub token in the OS keyring. Type it at the prompt (it is not shown)\n"+
 		"or pipe it in: omnitray-hub token --staff ID | omnitray login --hub https://hub.example")
-	hub := fs.String("hub", "", "the hub's base URL, saved in the config file for 'omnitray run'")
+	hub := fs.String("hub", "", "the hub's base URL, or its replicas' separated by commas, saved in the config file for 'omnitray run'")
 	insecure := fs.Bool("insecure", false, "allow plain http to a hub that is not on this computer (saved with --hub)")
 	config := fs.String("config", "", "config file to save --hub in (default in the user config dir)")
 	fs.Env("hub", "OMNITRAY_HUB_URL")
@@ -49,9 +48,11 @@ func runLogin(ctx context.Context, args []string) error {
 		return cli.Usagef("--insecure only applies together with --hub")
 	}
 	if base != "" {
-		if _, err := feed.WebsocketURL(base, *insecure); err != nil {
-			return cli.Usagef("%v", err) // already names the hub URL
+		tidy, err := checkHub(fs, base, *insecure)
+		if err != nil {
+			return err
 		}
+		base = tidy
 	}
 
 	token, err := readToken(ctx, os.Stdin, os.Stderr)

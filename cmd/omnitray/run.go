@@ -43,7 +43,7 @@ type agentFlags struct {
 func newAgentFlags(name, usage string) *agentFlags {
 	fs := cli.NewFlagSet("omnitray", name, usage)
 	f := &agentFlags{fs: fs,
-		hub:      fs.String("hub", "", "the hub's base URL, e.g. https://hub.acme.example"),
+		hub:      fs.String("hub", "", "the hub's base URL, e.g. https://hub.acme.example, or its replicas' separated by commas"),
 		grace:    fs.Duration("grace", rules.DefaultGrace, "wait this long after chat access ends before going offline"),
 		lease:    fs.Duration("lease", agent.DefaultLease, "lifetime of each Chaport status write; renewed at half-life"),
 		insecure: fs.Bool("insecure", false, "allow plain http to a hub that is not on this computer"),
@@ -115,7 +115,34 @@ func (f *agentFlags) parse(args []string) error {
 	if u, err := url.Parse(*f.chatURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return cli.Usagef("--chat-url must be an http(s) URL template")
 	}
+	if strings.TrimSpace(*f.hub) == "" {
+		*f.hub = "" // as login takes it: not given
+	} else {
+		hub, err := checkHub(f.fs, *f.hub, *f.insecure)
+		if err != nil {
+			return err
+		}
+		*f.hub = hub
+	}
 	return nil
+}
+
+// hubForm is the accepted form of --hub, for its messages.
+const hubForm = "accepted: the hub's URL such as https://hub.example:8740, or its replicas' URLs separated by commas"
+
+// checkHub checks the hub setting (a URL, or several separated by commas) as
+// the agent will use it, and returns it tidied: space around the items
+// removed. Errors name where the setting came from but never repeat it,
+// since a mistyped URL may hold a password.
+func checkHub(fs *cli.FlagSet, hub string, insecure bool) (string, error) {
+	if _, err := feed.WebsocketURLs(hub, insecure); err != nil {
+		return "", cli.Usagef("%s: %v (%s)", fs.Where("hub"), err, hubForm)
+	}
+	items := strings.Split(hub, ",")
+	for i := range items {
+		items[i] = strings.TrimSpace(items[i])
+	}
+	return strings.Join(items, ","), nil
 }
 
 // agentConfigPath is where 'omnitray run' reads its config file and

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,7 +23,14 @@ import (
 // ClientOptions configure the agent's end of the feed. Zero fields take the
 // Default* values.
 type ClientOptions struct {
-	URL   string // from WebsocketURL
+	// URLs are the feed URLs of the hub's replicas, from WebsocketURLs (or
+	// WebsocketURL each). One URL is a hub without replicas, or replicas
+	// behind a load balancer. After a failure the client tries the next URL
+	// at once, and waits its backoff only when every URL failed in a row.
+	URLs []string
+	// URL is a single feed URL, for callers with one hub; if URLs is set
+	// too, URL is tried first.
+	URL   string
 	Token string // sent only in the handshake's Authorization header
 	// Dialer defaults to one that honours HTTPS_PROXY and gives up on a
 	// handshake after 15s.
@@ -75,11 +83,15 @@ type Event struct {
 	Snapshot Snapshot
 	Env      Envelope
 	Err      error
+	// URL is the feed URL of the replica the event came from, or that a
+	// Disconnected event is about (HubBase makes it readable).
+	URL string
 }
 
 // Client keeps one agent connected to its hub.
 type Client struct {
 	opts    ClientOptions
+	urls    []string // URL, then URLs; no duplicates
 	log     *slog.Logger
 	running atomic.Bool
 	nextID  atomic.Uint64
@@ -90,8 +102,25 @@ type Client struct {
 
 // NewClient checks opts and fills in defaults. It does not connect.
 func NewClient(opts ClientOptions) (*Client, error) {
-	if err := checkDialURL(opts.URL); err != nil {
-		return nil, fmt.Errorf("new feed client: %w", err)
+	var urls []string
+	if opts.URL != "" {
+		urls = append(urls, opts.URL)
+	}
+	for _, u := range opts.URLs {
+		if !slices.Contains(urls, u) {
+			urls = append(urls, u)
+		}
+	}
+	if len(urls) == 0 {
+		return nil, errors.New("new feed client: no hub URL")
+	}
+	for i, u := range urls {
+		if err := checkDialURL(u); err != nil {
+			if len(urls) > 1 {
+				return nil, fmt.Errorf("new feed client: URL %d of %d: %w", i+1, len(urls), err)
+			}
+			return nil, fmt.Errorf("new feed client: %w", err)
+		}
 	}
 	if opts.Token == "" || strings.ContainsAny(opts.Token, " \t\r\n") {
 		return nil, errors.New("new feed client: the hub token is empty or contains whitespace")
@@ -114,7 +143,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	if opts.Rand == nil {
 		opts.Rand = rand.Float64
 	}
-	return &Client{opts: opts, log: opts.Logger}, nil
+	return &Client{opts: opts, urls: urls, log: opts.Logger}, nil
 }
 
 // Run keeps the feed connected until ctx is done, reporting on out, which
@@ -123,46 +152,86 @@ func NewClient(opts ClientOptions) (*Client, error) {
 // token, since retrying a refused token only fills the hub's log: exactly
 // ErrTokenExpired or ErrTokenRevoked when the hub said which (on a live
 // session's close frame or on the handshake).
+//
+// With several URLs (replicas), a failed try moves on to the next URL at
+// once; the backoff is waited only after every URL failed in a row (a
+// round), and counts rounds. A live connection that drops starts a new
+// round at the next replica (once per replica between waits), so that an
+// agent never waits out a backoff while another replica answers.
 func (c *Client) Run(ctx context.Context, out chan<- Event) error {
 	if !c.running.CompareAndSwap(false, true) {
 		return errors.New("feed: Run is already running")
 	}
 	defer c.running.Store(false)
-	attempt := 0
-	var drops dropLog
-	connected := false // ever, in this Run
-	notHub := 0        // handshakes in a row answered by something that is not a hub
+	n := len(c.urls)
+	hubs := make([]hubTries, n)
+	// The first try goes to the first URL rather than a random one: the
+	// order is the administrator's (the replica next to these employees
+	// first, say), a start reads the same in every log, and one company's
+	// agents are too few for their spread over the replicas to matter.
+	// Spreading load is what a load balancer in front of them is for.
+	cur := 0
+	failed := 0  // tries failed since the round began; at n, wait
+	lost := 0    // live connections lost since the last wait
+	attempt := 0 // the backoff's: rounds waited since the last good connection
 	for {
+		url, h := c.urls[cur], &hubs[cur]
 		start := c.opts.Clock.Now()
-		gotSnapshot, err := c.session(ctx, out)
+		gotSnapshot, err := c.session(ctx, url, out)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		err = plainRefusal(redact(err, c.opts.Token))
 		if errors.Is(err, ErrUnauthorized) {
+			// Not worth asking another replica: they share the token
+			// secret and the revocations.
 			return err
 		}
-		connected = connected || gotSnapshot
-		if errors.Is(err, ErrNotAHub) && !connected {
-			notHub++
+		h.connected = h.connected || gotSnapshot
+		if errors.Is(err, ErrNotAHub) && !h.connected {
+			h.notHub++
 		} else {
-			notHub = 0
+			h.notHub = 0
 		}
-		hopeless := notHub >= hopelessAfter
-		drops.log(c.log, c.opts.Clock.Now(), err, connected, hopeless, c.opts.URL)
-		if !emit(ctx, out, Event{Kind: Disconnected, Err: err}) {
+		hopeless := allHopeless(hubs)
+		h.drops.log(c.log, c.opts.Clock.Now(), err, h.connected, h.notHub >= hopelessAfter, hopeless, url)
+		if !emit(ctx, out, Event{Kind: Disconnected, Err: err, URL: url}) {
 			return ctx.Err()
 		}
-		if gotSnapshot || c.opts.Clock.Now().Sub(start) >= stableAfter {
+		stable := c.opts.Clock.Now().Sub(start) >= stableAfter
+		if gotSnapshot || stable {
 			attempt = 0
 		}
+		if stable {
+			lost = 0
+		}
+		if gotSnapshot {
+			// A new incident: the other replicas get a try before any
+			// wait. Only n times between waits, though: replicas that all
+			// send a snapshot and hang up at once (a bad release) must
+			// not keep every agent reconnecting in a tight loop.
+			if lost++; lost <= n {
+				failed = 0
+			}
+		}
+		failed++
+		cur = (cur + 1) % n // after a drop, another replica first
+		tooMany := closedWith(err, CloseTooManySessions)
+		if failed < n && !tooMany {
+			continue
+		}
+		// The session cap is the employee's across the cluster, so
+		// another replica would only close another of their computers:
+		// no next replica then, but the longest wait.
+		failed, lost = 0, 0
 		hi := c.opts.MaxBackoff
-		if closedWith(err, CloseTooManySessions) {
+		if tooMany {
 			attempt = maxBackoffAttempt // the longest wait, see CloseTooManySessions
 		}
 		if hopeless {
-			// An address that never answered as a hub will not start to
-			// by itself soon; ask it rarely rather than forever at speed.
+			// Addresses that never answered as a hub will not start to
+			// by themselves soon; ask them rarely rather than forever at
+			// speed.
 			attempt, hi = maxBackoffAttempt, max(hi, HopelessBackoff)
 		}
 		delay := backoff(attempt, c.opts.MinBackoff, hi, c.opts.Rand())
@@ -175,6 +244,25 @@ func (c *Client) Run(ctx context.Context, out chan<- Event) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// hubTries is what Run remembers about one URL of the list.
+type hubTries struct {
+	drops     dropLog
+	connected bool // ever, in this Run
+	notHub    int  // handshakes in a row answered by something that is not a hub
+}
+
+// allHopeless reports whether every URL has been judged not a hub: only
+// then does Run slow down to HopelessBackoff, since a round also asks the
+// URLs that may still answer.
+func allHopeless(hubs []hubTries) bool {
+	for _, h := range hubs {
+		if h.notHub < hopelessAfter {
+			return false
+		}
+	}
+	return true
 }
 
 // maxBackoffAttempt is an attempt number whose backoff is the maximum for any

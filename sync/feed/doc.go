@@ -202,4 +202,17 @@
 // Requests still waiting when a connection drops fail with ErrNotConnected;
 // they are not resent, because the agent must decide afresh from the next
 // snapshot.
+//
+// A hub may be several replicas: ClientOptions.URLs (WebsocketURLs parses
+// the comma-separated --hub). The client starts with the first URL; after a
+// failed try or a dropped connection it tries the next URL at once, and
+// waits the backoff only after every URL failed in a row (a round; the
+// backoff grows per round). A dropped live connection starts a new round
+// at the next replica, at most once per replica between waits, so that
+// replicas that all hang up at once cannot keep agents in a tight loop.
+// A refused token (any replica speaks for all) still stops the client, and
+// a close for the session cap (CloseTooManySessions, counted across the
+// cluster) still waits the longest backoff before any other replica is
+// asked. An address that never answered as a hub is said once; the client
+// slows to HopelessBackoff only when no address of the list is a hub.
 package feed

@@ -46,8 +46,10 @@ func notAHubStatus(code int) bool {
 }
 
 // dropLog keeps the feed's log to one line per reason for being
-// disconnected: a hub that is down for an hour would otherwise write a line
-// per try, and a wrong URL one every 30 s forever.
+// disconnected from one hub URL: a hub that is down for an hour would
+// otherwise write a line per try, and a wrong URL one every 30 s forever.
+// Run keeps one per URL, so that replicas failing for different reasons
+// in turn do not each undo the other's "said that already".
 type dropLog struct {
 	last    string    // the reason last logged
 	at      time.Time // when
@@ -55,7 +57,10 @@ type dropLog struct {
 	said    bool      // the "never connected" line was written for last
 }
 
-func (d *dropLog) log(log *slog.Logger, now time.Time, err error, connected, hopeless bool, feedURL string) {
+// log notes a failed try at feedURL. hopeless says this URL never answered
+// as a hub; slow, that no URL of the list did, so that Run now tries only
+// every HopelessBackoff.
+func (d *dropLog) log(log *slog.Logger, now time.Time, err error, connected, hopeless, slow bool, feedURL string) {
 	why := err.Error()
 	if why == d.last && now.Sub(d.at) < repeatLogEvery && (!hopeless || d.said) {
 		d.repeats++
@@ -69,11 +74,14 @@ func (d *dropLog) log(log *slog.Logger, now time.Time, err error, connected, hop
 	switch {
 	case hopeless:
 		d.said = true
-		log.Error(fmt.Sprintf("feed: never connected to %s: %v; check the hub URL (--hub); trying again every %v",
-			HubBase(feedURL), err, HopelessBackoff), extra...)
+		msg := fmt.Sprintf("feed: never connected to %s: %v; check the hub URL (--hub)", HubBase(feedURL), err)
+		if slow {
+			msg += fmt.Sprintf("; trying again every %v", HopelessBackoff)
+		}
+		log.Error(msg, extra...)
 	case connected:
 		d.said = false
-		log.Info("feed: disconnected from hub", append([]any{"err", err}, extra...)...)
+		log.Info("feed: disconnected from hub", append([]any{"hub", HubBase(feedURL), "err", err}, extra...)...)
 	default:
 		d.said = false
 		log.Info(fmt.Sprintf("feed: not connected to %s yet", HubBase(feedURL)), append([]any{"err", err}, extra...)...)

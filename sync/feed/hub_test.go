@@ -28,6 +28,7 @@ type testHub struct {
 	opts     ServerOptions
 	holdRead bool // leave read_operator unanswered
 	ctx      context.Context
+	cancel   context.CancelFunc
 	n        atomic.Int64
 	wg       sync.WaitGroup
 	conns    chan *ServerConn
@@ -39,7 +40,7 @@ func newTestHub(t *testing.T, opts ServerOptions, holdRead bool) *testHub {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &testHub{
-		opts: opts, holdRead: holdRead, ctx: ctx,
+		opts: opts, holdRead: holdRead, ctx: ctx, cancel: cancel,
 		conns: make(chan *ServerConn, 16),
 		reqs:  make(chan Envelope, 64),
 		ended: make(chan error, 16),
@@ -50,12 +51,16 @@ func newTestHub(t *testing.T, opts ServerOptions, holdRead bool) *testHub {
 		t.Fatal(err)
 	}
 	h.url = u
-	t.Cleanup(func() {
-		cancel()
-		h.wg.Wait()
-		h.srv.Close()
-	})
+	t.Cleanup(h.kill)
 	return h
+}
+
+// kill stops the hub as a crash or a shutdown would: its sessions end, and
+// nothing answers at its address any more.
+func (h *testHub) kill() {
+	h.cancel()
+	h.wg.Wait()
+	h.srv.Close()
 }
 
 func testSnapshot(n int64) Snapshot {

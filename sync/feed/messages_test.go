@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +158,63 @@ func TestWebsocketURL(t *testing.T) {
 		if err != nil || got != tt.want {
 			t.Errorf("WebsocketURL(%q, %v) = %q, %v; want %q", tt.base, tt.insecure, got, err, tt.want)
 		}
+	}
+}
+
+// TestWebsocketURLs: --hub takes a comma-separated list of replicas; every
+// item is checked like a single URL, and no error repeats an item, which
+// may hold a secret.
+func TestWebsocketURLs(t *testing.T) {
+	tests := []struct {
+		name     string
+		list     string
+		insecure bool
+		want     []string
+		wantErr  string // part of the error; "" = no error
+	}{
+		{"one", "https://hub.acme.example", false, []string{"wss://hub.acme.example/v1/feed"}, ""},
+		{"two", "https://a.acme.example:8740,https://b.acme.example:8740", false,
+			[]string{"wss://a.acme.example:8740/v1/feed", "wss://b.acme.example:8740/v1/feed"}, ""},
+		{"spaces trimmed", "  https://a.acme.example , \thttps://b.acme.example/ ", false,
+			[]string{"wss://a.acme.example/v1/feed", "wss://b.acme.example/v1/feed"}, ""},
+		{"order kept", "https://b.acme.example,https://a.acme.example", false,
+			[]string{"wss://b.acme.example/v1/feed", "wss://a.acme.example/v1/feed"}, ""},
+		{"duplicates dropped", "https://a.acme.example,https://b.acme.example,HTTPS://a.acme.example/", false,
+			[]string{"wss://a.acme.example/v1/feed", "wss://b.acme.example/v1/feed"}, ""},
+		{"loopback http", "http://127.0.0.1:8740,http://127.0.0.1:8741", false,
+			[]string{"ws://127.0.0.1:8740/v1/feed", "ws://127.0.0.1:8741/v1/feed"}, ""},
+		{"insecure http", "https://a.acme.example,http://10.0.0.5:8740", true,
+			[]string{"wss://a.acme.example/v1/feed", "ws://10.0.0.5:8740/v1/feed"}, ""},
+		{"empty", "", false, nil, "hub URL is empty"},
+		{"blank", "   ", false, nil, "hub URL is empty"},
+		{"empty item", "https://a.acme.example,,https://b.acme.example", false, nil, "hub URL 2 of 3 is empty"},
+		{"trailing comma", "https://a.acme.example,", false, nil, "hub URL 2 of 2 is empty"},
+		{"blank item", "https://a.acme.example, ,https://b.acme.example", false, nil, "hub URL 2 of 3 is empty"},
+		{"bad scheme", "https://a.acme.example,ftp://secret.acme.example", false, nil, `hub URL 2 of 2: unsupported scheme "ftp"`},
+		{"no scheme", "secret.acme.example", false, nil, "hub URL: it must start with https://"},
+		{"plain http", "https://a.acme.example,http://10.0.0.5:8740", false, nil,
+			"hub URL 2 of 2: plain http to 10.0.0.5 would expose the token"},
+		{"credentials", "https://user:secret@a.acme.example,https://b.acme.example", false, nil,
+			"hub URL 1 of 2: credentials do not belong in the URL"},
+		{"query", "https://a.acme.example/?token=secret", false, nil, "hub URL: a query does not belong in it"},
+		{"bad port", "https://a.acme.example,https://b.acme.example:99999", false, nil, "hub URL 2 of 2: port 99999"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := WebsocketURLs(tt.list, tt.insecure)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("WebsocketURLs(%q) = %q, %v; want an error with %q", tt.list, got, err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "acme.example") {
+					t.Fatalf("WebsocketURLs(%q) error quotes the input: %v", tt.list, err)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tt.want) {
+				t.Fatalf("WebsocketURLs(%q) = %q, %v; want %q", tt.list, got, err, tt.want)
+			}
+		})
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 // they were sent on, so that a reconnect cannot hand them a stranger's answer.
 type session struct {
 	ws    *websocket.Conn
+	url   string        // the replica's feed URL, for events
 	queue chan []byte   // frames for the writer
 	done  chan struct{} // closed when the session is over
 
@@ -67,16 +68,17 @@ func (s *session) end() {
 	}
 }
 
-// session runs one connection from dial to drop and reports whether it got
-// as far as a snapshot.
-func (c *Client) session(ctx context.Context, out chan<- Event) (gotSnapshot bool, err error) {
-	ws, err := c.dial(ctx)
+// session runs one connection to url from dial to drop and reports whether
+// it got as far as a snapshot.
+func (c *Client) session(ctx context.Context, url string, out chan<- Event) (gotSnapshot bool, err error) {
+	ws, err := c.dial(ctx, url)
 	if err != nil {
 		return false, err
 	}
 	ws.SetReadLimit(c.opts.MaxFrameBytes)
 	s := &session{
 		ws:      ws,
+		url:     url,
 		queue:   make(chan []byte, 16),
 		done:    make(chan struct{}),
 		pending: make(map[string]chan<- Envelope),
@@ -146,10 +148,10 @@ func (f *firstError) get() error {
 	return f.err
 }
 
-func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
+func (c *Client) dial(ctx context.Context, url string) (*websocket.Conn, error) {
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+c.opts.Token)
-	ws, resp, err := c.opts.Dialer.DialContext(ctx, c.opts.URL, h)
+	ws, resp, err := c.opts.Dialer.DialContext(ctx, url, h)
 	if err == nil {
 		return ws, nil
 	}
@@ -225,7 +227,7 @@ func (c *Client) readLoop(ctx context.Context, s *session, out chan<- Event, got
 				c.live = s // before Connected, so the agent may Request at once
 				c.mu.Unlock()
 			}
-			if !emit(ctx, out, Event{Kind: Connected, Snapshot: snap}) {
+			if !emit(ctx, out, Event{Kind: Connected, Snapshot: snap, URL: s.url}) {
 				return fmt.Errorf("deliver snapshot: %w", ctx.Err())
 			}
 		case TypeStatus, TypeCatalogue, TypeChat, TypeDevices, TypeAck, TypeError:
@@ -240,7 +242,7 @@ func (c *Client) readLoop(ctx context.Context, s *session, out chan<- Event, got
 				}
 				continue
 			}
-			if !emit(ctx, out, Event{Kind: Message, Env: env}) {
+			if !emit(ctx, out, Event{Kind: Message, Env: env, URL: s.url}) {
 				return fmt.Errorf("deliver %q: %w", env.Type, ctx.Err())
 			}
 		default:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -20,13 +21,53 @@ const FeedPath = "/v1/feed"
 // Errors never quote the input, because a mistyped base URL may carry a
 // password or a token.
 func WebsocketURL(hubBase string, insecure bool) (string, error) {
+	u, err := feedURL(hubBase, insecure)
+	if err != nil {
+		return "", fmt.Errorf("hub URL: %w", err)
+	}
+	return u, nil
+}
+
+// WebsocketURLs derives the feed URLs of a hub given as a comma-separated
+// list of base URLs, one per replica ("https://a:8740,https://b:8740"), in
+// the order given; a single URL, perhaps of a load balancer, is a list of
+// one. Space around an item is ignored; an empty item is an error (a stray
+// comma is more likely a URL lost in editing than meant); an item naming
+// the same feed as an earlier one is dropped. Each item is checked as
+// WebsocketURL checks it, and an error names the item by its position,
+// never by its text, for the same reason.
+func WebsocketURLs(hubBases string, insecure bool) ([]string, error) {
+	items := strings.Split(hubBases, ",")
+	out := make([]string, 0, len(items))
+	for i, item := range items {
+		which := "hub URL"
+		if len(items) > 1 {
+			which = fmt.Sprintf("hub URL %d of %d", i+1, len(items))
+		}
+		if strings.TrimSpace(item) == "" {
+			return nil, fmt.Errorf("%s is empty", which)
+		}
+		u, err := feedURL(item, insecure)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", which, err)
+		}
+		if !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// feedURL is WebsocketURL without naming the URL in its errors, so that
+// WebsocketURLs can say which of several it was.
+func feedURL(hubBase string, insecure bool) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(hubBase))
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err // url.Error repeats the whole input
 		}
-		return "", fmt.Errorf("parse hub URL: %w", err)
+		return "", err
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "https", "wss":
@@ -34,24 +75,24 @@ func WebsocketURL(hubBase string, insecure bool) (string, error) {
 	case "http", "ws":
 		u.Scheme = "ws"
 	case "":
-		return "", errors.New("parse hub URL: it must start with https:// (or http:// for a hub on this computer)")
+		return "", errors.New("it must start with https:// (or http:// for a hub on this computer)")
 	default:
-		return "", fmt.Errorf("parse hub URL: unsupported scheme %q, want https or http", u.Scheme)
+		return "", fmt.Errorf("unsupported scheme %q, want https or http", u.Scheme)
 	}
 	if u.Opaque != "" || u.Host == "" || u.Hostname() == "" {
-		return "", errors.New("parse hub URL: no host name")
+		return "", errors.New("no host name")
 	}
 	if u.User != nil {
-		return "", errors.New("parse hub URL: credentials do not belong in the URL; the token is sent in a header")
+		return "", errors.New("credentials do not belong in the URL; the token is sent in a header")
 	}
 	if err := checkPort(u.Port()); err != nil {
-		return "", fmt.Errorf("parse hub URL: %w", err)
+		return "", err
 	}
 	if u.RawQuery != "" || u.ForceQuery {
-		return "", errors.New("parse hub URL: a query does not belong in the hub URL; the token is sent in a header")
+		return "", errors.New("a query does not belong in it; the token is sent in a header")
 	}
 	if u.Scheme == "ws" && !insecure && !IsLoopback(u.Hostname()) {
-		return "", fmt.Errorf("hub URL: plain http to %s would expose the token; use https, or --insecure if you must", u.Hostname())
+		return "", fmt.Errorf("plain http to %s would expose the token; use https, or --insecure if you must", u.Hostname())
 	}
 	u.Fragment, u.RawFragment = "", ""
 	u.Path = strings.TrimRight(u.Path, "/") + FeedPath

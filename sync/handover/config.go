@@ -37,7 +37,8 @@ type Config struct {
 	// that a flood of hand-overs never disconnects an agent as too slow.
 	MaxPushesPerPoll int `json:"max_pushes_per_poll,omitempty"`
 	// StateFile keeps what was announced across restarts; "" keeps it in
-	// memory only.
+	// memory only. A store the hub passes in (Env.State, the cluster's
+	// shared state) takes its place.
 	StateFile string `json:"state_file,omitempty"`
 }
 

@@ -7,8 +7,28 @@ import (
 	"github.com/omnitray/omnitray/sync/feed"
 )
 
-// process applies the chat's new events and pushes what they call for.
-func (w *Watcher) process(v chaport.Visitor, chat chaport.Chat, budget map[Recipient]int, st *PollStats) {
+// outbox is one poll's chat messages, delivered only once the state that
+// records them is saved (see pollOnce), and how many each agent was given.
+type outbox struct {
+	budget map[Recipient]int
+	msgs   []delivery
+}
+
+type delivery struct {
+	to  Recipient
+	env feed.Envelope
+}
+
+// deliver pushes the messages in the order the poll queued them.
+func (o *outbox) deliver() {
+	for _, d := range o.msgs {
+		d.to.Send(d.env)
+	}
+	o.msgs = nil
+}
+
+// process applies the chat's new events and queues what they call for.
+func (w *Watcher) process(v chaport.Visitor, chat chaport.Chat, out *outbox, st *PollStats) {
 	rec := w.state.record(chat.ID, v.ID)
 	before := *rec
 	acts := w.kinds.advance(rec, chat.Events, resumeAt(rec, chat.Events), w.noteUnknown)
@@ -32,7 +52,7 @@ func (w *Watcher) process(v chaport.Visitor, chat chaport.Chat, budget map[Recip
 			msg.Transcript, msg.BotName = w.kinds.transcript(chat.Events, a.at)
 		}
 		w.env.Log.Debug("chat message", "kind", a.kind, "chat", chat.ID, "operator", a.operatorID)
-		w.send(w.audience(rec.HandoverOperator), msg, budget, st)
+		w.send(w.audience(rec.HandoverOperator), msg, out, st)
 	}
 }
 
@@ -48,8 +68,8 @@ func (w *Watcher) audience(operatorID string) []Recipient {
 	return w.env.Audience.WithChatAccess()
 }
 
-// send queues msg to each agent still under its per-poll cap.
-func (w *Watcher) send(to []Recipient, msg feed.ChatEvent, budget map[Recipient]int, st *PollStats) {
+// send queues msg in the outbox for each agent still under its per-poll cap.
+func (w *Watcher) send(to []Recipient, msg feed.ChatEvent, out *outbox, st *PollStats) {
 	if len(to) == 0 {
 		return
 	}
@@ -59,12 +79,12 @@ func (w *Watcher) send(to []Recipient, msg feed.ChatEvent, budget map[Recipient]
 		return
 	}
 	for _, s := range to {
-		if budget[s] >= w.cfg.MaxPushesPerPoll {
+		if out.budget[s] >= w.cfg.MaxPushesPerPoll {
 			st.Suppressed++
 			continue
 		}
-		budget[s]++
-		s.Send(env)
+		out.budget[s]++
+		out.msgs = append(out.msgs, delivery{s, env})
 		st.Pushed++
 	}
 }

@@ -4,11 +4,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
 func TestChatStateEvictsLeastRecentlySeen(t *testing.T) {
-	s := newChatState("")
+	s := newChatState(nil)
 	s.cap = 3
 	for id := range int64(5) {
 		s.record(id+1, "v")
@@ -26,7 +27,10 @@ func TestChatStateEvictsLeastRecentlySeen(t *testing.T) {
 
 func TestChatStateFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "chats.json")
-	s := newChatState(path)
+	if data, err := FileStore(path).Load(); data != nil || err != nil {
+		t.Fatalf("missing file: %q, %v; want nothing saved", data, err)
+	}
+	s := newChatState(FileStore(path))
 	if err := s.load(); err != nil {
 		t.Fatalf("missing file: %v", err)
 	}
@@ -41,7 +45,7 @@ func TestChatStateFile(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*.tmp")); len(left) != 0 {
 		t.Fatalf("temporary files left: %v", left)
 	}
-	back := newChatState(path)
+	back := newChatState(FileStore(path))
 	if err := back.load(); err != nil || !reflect.DeepEqual(back.chats, s.chats) || back.seq != s.seq {
 		t.Fatalf("reloaded %+v (%v), want %+v", back.chats, err, s.chats)
 	}
@@ -49,9 +53,25 @@ func TestChatStateFile(t *testing.T) {
 		if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		broken := newChatState(path)
-		if err := broken.load(); err == nil || len(broken.chats) != 0 {
+		broken := newChatState(FileStore(path))
+		// The error names the file, for the operator to look at.
+		if err := broken.load(); err == nil || !strings.Contains(err.Error(), path) || len(broken.chats) != 0 {
 			t.Fatalf("%q: err %v, %d chats", bad, err, len(broken.chats))
 		}
+	}
+}
+
+func TestEnvStateWinsOverStateFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chats.json")
+	shared := &orderStore{sent: func() int { return 0 }}
+	cfg := Config{StateFile: path}.WithDefaults()
+	if got := New(cfg, Env{State: shared}).state.store; got != shared {
+		t.Fatalf("store %v, want Env.State", got)
+	}
+	if got := New(cfg, Env{}).state.store; got != FileStore(path) {
+		t.Fatalf("store %v, want the state file", got)
+	}
+	if got := New(Config{}.WithDefaults(), Env{}).state.store; got != nil {
+		t.Fatalf("store %v, want memory only", got)
 	}
 }

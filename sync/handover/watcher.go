@@ -29,8 +29,16 @@ import (
 // chat whose visitor came back and was then overtaken, within one interval,
 // by every visitor that had been above it is caught at its next move.
 //
-// Announcements are at least once across crashes (the state file is written
-// after each poll) and at most once across orderly restarts.
+// Announcements are at most once, across restarts and across a failover to
+// another hub replica, as long as the state saves: a poll's messages wait in
+// an outbox until the state that records them is saved (Env.State), and a
+// watcher starts from the saved state. A crash between the save and the
+// pushes loses that poll's messages instead of repeating them; the chat is
+// still in Chaport with the operator it went to, while a repeat would
+// interrupt agents again about a chat they may have dealt with. When the save
+// fails they are pushed anyway, since a store that stays down would
+// otherwise silence the watcher: then a restart or the next leader may
+// announce them again.
 
 // staleHandover: hand-overs (and replies) older than this are recorded but
 // not pushed. A hub without its state file (first start, lost file) would
@@ -46,7 +54,7 @@ type PollStats struct {
 	Visitors   int  // visitors listed
 	ChatReads  int  // chat and event-list reads
 	Announced  int  // hand-overs recognised
-	Pushed     int  // chat messages queued to agents
+	Pushed     int  // chat messages queued to agents, after the poll's save
 	Suppressed int  // messages over max_pushes_per_poll, not sent
 	Stale      int  // messages about events older than staleHandover, not sent
 	Remembered int  // chat records kept after the poll
@@ -79,6 +87,10 @@ type Env struct {
 	Log      *slog.Logger
 	// MaxFrameBytes is the agents' frame limit (0: feed.DefaultMaxFrameBytes).
 	MaxFrameBytes int64
+	// State keeps the memory of chats across restarts and failovers: the
+	// cluster's shared state on a hub replica. Nil means a FileStore of
+	// Config.StateFile, or memory only when that is "" too.
+	State StateStore
 	// Hook, when set (tests only), sees each poll's outcome.
 	Hook func(PollStats)
 }
@@ -103,13 +115,18 @@ type visitorMark struct {
 	closed bool
 }
 
-// New builds a watcher from a defaulted, checked config section.
+// New builds a watcher from a defaulted, checked config section. Env.State,
+// when set, wins over Config.StateFile.
 func New(cfg Config, env Env) *Watcher {
-	return &Watcher{env: env, cfg: cfg, kinds: newClassifier(cfg), state: newChatState(cfg.StateFile),
+	store := env.State
+	if store == nil && cfg.StateFile != "" {
+		store = FileStore(cfg.StateFile)
+	}
+	return &Watcher{env: env, cfg: cfg, kinds: newClassifier(cfg), state: newChatState(store),
 		marks: map[string]visitorMark{}, unknown: map[string]bool{}}
 }
 
-// Run polls until ctx ends, and saves the state file before it returns. The
+// Run polls until ctx ends, and saves the state before it returns. The
 // first poll waits one interval, by which time the audience is normally
 // ready to route to.
 func (w *Watcher) Run(ctx context.Context) {
@@ -122,13 +139,13 @@ func (w *Watcher) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			w.save() // retries a save that failed after the last poll
+			_ = w.save() // retries a save that failed after the last poll
 			return
 		case <-t.C():
 		}
 		st, wait := w.pollOnce(ctx)
 		if ctx.Err() != nil {
-			w.save() // keep what a cut-short poll announced
+			_ = w.save() // retries a save that failed in the cut-short poll
 			return
 		}
 		// The timer is armed before the hook runs, so that a test moving a
@@ -140,19 +157,30 @@ func (w *Watcher) Run(ctx context.Context) {
 	}
 }
 
-// pollOnce polls, logs and saves; it returns how long to wait at least.
+// pollOnce polls, saves, pushes and logs; it returns how long to wait at
+// least. A poll cut short by ctx saves and pushes what it got through.
 func (w *Watcher) pollOnce(ctx context.Context) (PollStats, time.Duration) {
 	if !w.env.Audience.Ready() {
 		return PollStats{NotReady: true}, 0
 	}
-	st := w.poll(ctx)
-	if ctx.Err() != nil {
-		return st, 0
-	}
+	out := &outbox{budget: map[Recipient]int{}}
+	st := w.poll(ctx, out)
 	if n := w.state.evict(); n > 0 {
 		w.env.Log.Debug("forgot the least recently seen chats", "count", n)
 	}
 	st.Remembered = len(w.state.chats)
+	// Save first, so that a watcher killed before it pushes (a crash, or
+	// another replica taking over) is followed by one that knows these chats
+	// were announced. A failed save pushes anyway (see the package comment),
+	// unless the store says the state is another watcher's now: that one
+	// has read the chats as well and announces them itself.
+	if err := w.save(); errors.Is(err, ErrNotOwner) {
+		st.Pushed, out.msgs = 0, nil
+	}
+	out.deliver()
+	if ctx.Err() != nil {
+		return st, 0 // st.Err is the cancellation, not a failure to report
+	}
 	switch {
 	case st.Suppressed > 0:
 		w.env.Log.Warn("too many chat messages for one poll; the rest were not pushed",
@@ -162,7 +190,6 @@ func (w *Watcher) pollOnce(ctx context.Context) (PollStats, time.Duration) {
 		w.env.Log.Info("Chaport chats handed over", "handovers", st.Announced, "pushed", st.Pushed,
 			"stale", st.Stale)
 	}
-	w.save()
 	return st, w.report(st.Err)
 }
 
@@ -180,13 +207,24 @@ func (w *Watcher) report(err error) time.Duration {
 	return wait
 }
 
-func (w *Watcher) save() {
-	w.saves.Note(w.env.Log, w.state.save(), "saving chat state failed; a restart may announce chats again",
+// ErrNotOwner, wrapped by a StateStore's Save, says that another watcher
+// (on the replica that leads now) owns the state: this one must neither
+// overwrite it nor announce what it queued.
+var ErrNotOwner = errors.New("the chat state belongs to another watcher")
+
+func (w *Watcher) save() error {
+	err := w.state.save()
+	if errors.Is(err, ErrNotOwner) {
+		w.env.Log.Info("another replica leads now; this one's last chat poll is left to it")
+		return err
+	}
+	w.saves.Note(w.env.Log, err, "saving chat state failed; pushing anyway, so a restart may announce chats again",
 		"saving chat state works again")
+	return err
 }
 
-// poll reads the watched visitors' chats and pushes what they call for.
-func (w *Watcher) poll(ctx context.Context) (st PollStats) {
+// poll reads the watched visitors' chats and queues in out what they call for.
+func (w *Watcher) poll(ctx context.Context, out *outbox) (st PollStats) {
 	vs, err := w.listVisitors(ctx)
 	st.Visitors = len(vs)
 	if err != nil {
@@ -209,7 +247,6 @@ func (w *Watcher) poll(ctx context.Context) (st PollStats) {
 		}
 		highest[i+1], was[id] = max(highest[i], pos), i
 	}
-	budget := map[Recipient]int{}
 	for pos, v := range vs {
 		mark, known := w.marks[v.ID]
 		if p, listed := was[v.ID]; known && mark.closed && listed && p > 0 && highest[p] < pos {
@@ -229,7 +266,7 @@ func (w *Watcher) poll(ctx context.Context) (st PollStats) {
 			continue
 		}
 		w.marks[v.ID] = visitorMark{chatID: chat.ID, closed: chat.Stage == "closed"}
-		w.process(v, chat, budget, &st)
+		w.process(v, chat, out, &st)
 	}
 	w.prev = w.prev[:0]
 	for _, v := range vs {

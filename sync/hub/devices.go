@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -33,37 +34,62 @@ type device struct {
 // that does not report presence (an older one) behaves as it always did.
 func (d device) present() bool { return d.state == "" || d.state == feed.PresencePresent }
 
-// devices builds each of the staff member's sessions its Devices message.
+// devices builds each of the staff member's sessions its Devices message:
+// the computers here and those other replicas hold (remotedevices.go), in
+// the order they joined, the first present one keeping the operator.
 func (r *subscribers) devices(staffID int64) map[*session]feed.Devices {
-	sessions := r.of(staffID)
-	slices.SortFunc(sessions, func(a, b *session) int { return int(a.seq - b.seq) })
-	var owner *session
-	for _, s := range sessions {
-		if s.device.present() {
-			owner = s
+	type computer struct {
+		dev remoteDevice
+		s   *session // nil on another replica
+	}
+	var all []computer
+	for _, s := range r.of(staffID) {
+		all = append(all, computer{remoteDevice{Host: s.device.host, State: s.device.state, Since: s.device.since,
+			Joined: s.joined, Seq: s.seq, node: r.node}, s})
+	}
+	local := len(all)
+	for _, d := range r.remoteOf(staffID) {
+		all = append(all, computer{dev: d})
+	}
+	slices.SortFunc(all, func(a, b computer) int { return compareDevices(a.dev, b.dev) })
+	owner := -1
+	for i, c := range all {
+		if (device{state: c.dev.State}).present() {
+			owner = i
 			break
 		}
 	}
-	out := make(map[*session]feed.Devices, len(sessions))
-	for _, to := range sessions {
-		msg := feed.Devices{Owner: to == owner, Devices: make([]feed.Device, 0, len(sessions))}
-		for _, s := range sessions {
-			state := s.device.state
-			if state == "" {
-				state = feed.PresencePresent
+	out := make(map[*session]feed.Devices, local)
+	for _, c := range all {
+		to := c.s
+		if to == nil {
+			continue
+		}
+		msg := feed.Devices{Devices: make([]feed.Device, 0, len(all))}
+		for i, d := range all {
+			state := cmp.Or(d.dev.State, feed.PresencePresent)
+			msg.Devices = append(msg.Devices, feed.Device{Host: d.dev.Host, State: state,
+				Owner: i == owner, Self: d.s == to, Since: d.dev.Since})
+			if d.s == to {
+				msg.Owner = i == owner
 			}
-			msg.Devices = append(msg.Devices, feed.Device{Host: s.device.host, State: state,
-				Owner: s == owner, Self: s == to, Since: s.device.since})
 		}
 		out[to] = msg
 	}
 	return out
 }
 
-// pushDevices tells every session of staffID who else is connected. It
-// sends under the directory's lock so that two updates cannot reach an
-// agent out of order (Send never blocks).
+// pushDevices tells every session of staffID, here and on the other
+// replicas, who else is connected.
 func (h *Hub) pushDevices(staffID int64) {
+	h.pushLocalDevices(staffID)
+	h.shareDevices(staffID)
+}
+
+// pushLocalDevices tells this replica's sessions of staffID. It sends
+// under the directory's lock so that two updates cannot reach an agent out
+// of order (Send never blocks).
+func (h *Hub) pushLocalDevices(staffID int64) {
 	h.dir.mu.Lock()
 	defer h.dir.mu.Unlock()
 	for s, msg := range h.dir.subs.devices(staffID) {

@@ -78,8 +78,18 @@ const (
 // for a CPU per second of the run (hub-cpu-wait-ms/s: how much other
 // processes on the machine got in the way).
 func BenchmarkHubFanout5000(b *testing.B) {
+	benchFanout(b, "^BenchmarkHubFanout5000$", func(ctx context.Context, sb *sandbox.Sandbox) ([]string, func()) {
+		url, stop := fanoutHub(b, ctx, sb)
+		return []string{url}, stop
+	})
+}
+
+// benchFanout is the fan-out benchmark on the hubs startHubs runs on the
+// sandbox (several replicas: the agents are spread over them in turn);
+// name selects the benchmark again in the child process.
+func benchFanout(b *testing.B, name string, startHubs func(context.Context, *sandbox.Sandbox) ([]string, func())) {
 	if u := os.Getenv(fanoutChildEnv); u != "" {
-		fanoutChild(b, u)
+		fanoutChild(b, strings.Split(u, ","))
 		return
 	}
 	fanoutRaiseNoFile(b)
@@ -96,11 +106,11 @@ func BenchmarkHubFanout5000(b *testing.B) {
 	if len(roster) != fanoutAgents {
 		b.Fatalf("the sandbox has %d staff, want %d", len(roster), fanoutAgents)
 	}
-	hubURL, closeHub := fanoutHub(b, ctx, sb)
-	defer closeHub()
+	hubURLs, closeHubs := startHubs(ctx, sb)
+	defer closeHubs()
 
 	before := fanoutHubMemory(b)
-	child, cmds, results := startFanoutChild(b, hubURL)
+	child, cmds, results := startFanoutChild(b, name, hubURLs)
 	defer func() {
 		_ = cmds.Close() // EOF tells the child to stop
 		done := make(chan struct{})
@@ -379,7 +389,7 @@ func fanoutRaiseNoFile(b *testing.B) {
 	}
 }
 
-func startFanoutChild(b *testing.B, hubURL string) (*exec.Cmd, io.WriteCloser, *bufio.Reader) {
+func startFanoutChild(b *testing.B, name string, hubURLs []string) (*exec.Cmd, io.WriteCloser, *bufio.Reader) {
 	exe, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)
@@ -392,8 +402,8 @@ func startFanoutChild(b *testing.B, hubURL string) (*exec.Cmd, io.WriteCloser, *
 	if err != nil {
 		b.Fatal(err)
 	}
-	child := exec.Command(exe, "-test.run=^$", "-test.bench=^BenchmarkHubFanout5000$", "-test.benchtime=1x")
-	child.Env = append(os.Environ(), fanoutChildEnv+"="+hubURL)
+	child := exec.Command(exe, "-test.run=^$", "-test.bench="+name, "-test.benchtime=1x")
+	child.Env = append(os.Environ(), fanoutChildEnv+"="+strings.Join(hubURLs, ","))
 	child.ExtraFiles = []*os.File{cmdR, resW} // fd 3, fd 4
 	// The child's own benchmark line must not mix into this one's output.
 	out := &syncbuf.Buffer{}
@@ -467,7 +477,7 @@ func (a *fanAgent) consume(ctx context.Context, events <-chan feed.Event, connec
 // MISROUTED RECONNECTS T..." once every agent of each STAFF has its STATUS,
 // T being their receive times (UnixNano) in the order asked; MISROUTED
 // counts the status messages other agents got since the previous answer.
-func fanoutChild(b *testing.B, hubURL string) {
+func fanoutChild(b *testing.B, hubURLs []string) {
 	cmds, results := os.NewFile(3, "fanout-commands"), os.NewFile(4, "fanout-results")
 	fail := func(format string, a ...any) {
 		fmt.Fprintf(results, "error "+format+"\n", a...)
@@ -476,9 +486,13 @@ func fanoutChild(b *testing.B, hubURL string) {
 	fanoutRaiseNoFile(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	u, err := feed.WebsocketURL(hubURL, false)
-	if err != nil {
-		fail("%v", err)
+	var urls []string
+	for _, h := range hubURLs {
+		u, err := feed.WebsocketURL(h, false)
+		if err != nil {
+			fail("%v", err)
+		}
+		urls = append(urls, u)
 	}
 	in := bufio.NewScanner(cmds)
 	in.Buffer(nil, 1<<20)
@@ -502,12 +516,12 @@ func fanoutChild(b *testing.B, hubURL string) {
 	var up sync.WaitGroup
 	up.Add(len(agents))
 	dialing := make(chan struct{}, fanoutDialers)
-	for _, a := range agents {
+	for i, a := range agents {
 		tok, err := hub.Sign(testSecret, a.staff, time.Now(), 24*time.Hour)
 		if err != nil {
 			fail("%v", err)
 		}
-		c, err := feed.NewClient(feed.ClientOptions{URL: u, Token: tok})
+		c, err := feed.NewClient(feed.ClientOptions{URL: urls[i%len(urls)], Token: tok})
 		if err != nil {
 			fail("%v", err)
 		}

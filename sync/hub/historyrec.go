@@ -76,8 +76,7 @@ func (r *recorder) omnidesk(staff int64, from, to string, at time.Time, switched
 
 // wrote records a Chaport write made for an employee, if it changed the
 // status (a renewal is not a transition).
-func (r *recorder) wrote(staff int64, status string, until time.Time, why feed.Why, host string) {
-	now := r.clock.Now()
+func (r *recorder) wrote(staff int64, status string, now, until time.Time, why feed.Why, host string) {
 	r.mu.Lock()
 	last := r.chaport[staff]
 	r.chaport[staff] = chaportMark{status: status, until: until}
@@ -109,8 +108,8 @@ func (r *recorder) sweep(now time.Time) {
 }
 
 // cutOff records that an employee's computer was cut off by the hub.
-func (r *recorder) cutOff(staff int64, cause, reason, host string) {
-	r.append(history.Entry{At: r.clock.Now(), Staff: staff, Kind: history.KindSession,
+func (r *recorder) cutOff(staff int64, at time.Time, cause, reason, host string) {
+	r.append(history.Entry{At: at, Staff: staff, Kind: history.KindSession,
 		To: "disconnected", Cause: cause, Reason: reason, Host: host})
 }
 
@@ -162,4 +161,42 @@ func (s *session) today(env feed.Envelope) (any, error) {
 		}
 	}
 	return t, nil
+}
+
+// Every replica keeps the whole history: each records the Omnidesk changes
+// from the pages it applies, and the replica holding an agent's session
+// tells the others what it wrote for it and when it cut it off.
+
+const subjectHistory = "history" // any → all: a write or cut-off made here
+
+type historyMsg struct {
+	Staff  int64     `json:"staff"`
+	At     time.Time `json:"at"`
+	Status string    `json:"status,omitempty"` // a write; "" for a cut-off
+	Until  time.Time `json:"until,omitzero"`
+	Why    feed.Why  `json:"why"`
+	Host   string    `json:"host,omitempty"`
+}
+
+// recordWrite records a Chaport write made here, on every replica.
+func (h *Hub) recordWrite(staff int64, status string, until time.Time, why feed.Why, host string) {
+	now := h.clock.Now()
+	h.history.wrote(staff, status, now, until, why, host)
+	h.rep.publish(subjectHistory, historyMsg{Staff: staff, At: now, Status: status, Until: until, Why: why, Host: host})
+}
+
+// recordCutOff records that the hub cut a session off here, on every replica.
+func (h *Hub) recordCutOff(staff int64, cause, reason, host string) {
+	now := h.clock.Now()
+	h.history.cutOff(staff, now, cause, reason, host)
+	h.rep.publish(subjectHistory, historyMsg{Staff: staff, At: now, Why: feed.Why{Cause: cause, Reason: reason}, Host: host})
+}
+
+// applyHistory records what another replica did.
+func (h *Hub) applyHistory(m historyMsg) {
+	if m.Status != "" {
+		h.history.wrote(m.Staff, m.Status, m.At, m.Until, m.Why, cleanHost(m.Host))
+		return
+	}
+	h.history.cutOff(m.Staff, m.At, m.Why.Cause, m.Why.Reason, cleanHost(m.Host))
 }

@@ -16,12 +16,12 @@ func TestRecorder(t *testing.T) {
 	store := history.NewMemory(100)
 	r := newRecorder(store, fc, slog.New(slog.DiscardHandler))
 
-	r.wrote(7, "online", t0.Add(30*time.Second), feed.Why{Cause: "rule", Reason: "chat access"}, "desk")
+	r.wrote(7, "online", fc.Now(), t0.Add(30*time.Second), feed.Why{Cause: "rule", Reason: "chat access"}, "desk")
 	fc.Advance(10 * time.Second)
-	r.wrote(7, "online", t0.Add(40*time.Second), feed.Why{Cause: "rule"}, "desk") // a renewal
-	r.sweep(t0.Add(39 * time.Second))                                             // still live
-	r.sweep(t0.Add(41 * time.Second))                                             // lapsed at 40 s
-	r.sweep(t0.Add(50 * time.Second))                                             // told once
+	r.wrote(7, "online", fc.Now(), t0.Add(40*time.Second), feed.Why{Cause: "rule"}, "desk") // a renewal
+	r.sweep(t0.Add(39 * time.Second))                                                       // still live
+	r.sweep(t0.Add(41 * time.Second))                                                       // lapsed at 40 s
+	r.sweep(t0.Add(50 * time.Second))                                                       // told once
 
 	r.omnidesk(7, "Онлайн", "Обед", t0.Add(55*time.Second), "laptop")
 	r.omnidesk(7, "Обед", "Онлайн", t0.Add(60*time.Second), "") // not a switch from Omnitray

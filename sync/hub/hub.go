@@ -134,13 +134,20 @@ func New(cfg Config) (*Hub, error) {
 		cancel:    cancel}
 	if cfg.Replicas != nil {
 		h.rep = &replication{r: cfg.Replicas, hub: h, fails: map[string]bool{}}
+		h.dir.subs.node = cfg.Replicas.Node()
+		revs, err := newSharedRevocations(ctx, tokens.revs, h.rep)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		tokens.revs = revs
 	}
 	tokens.ended = func(s *session, code int) {
 		cause, reason := history.CauseTokenRevoked, feed.ReasonTokenRevoked
 		if code == feed.CloseTokenExpired {
 			cause, reason = history.CauseTokenExpired, feed.ReasonTokenExpired
 		}
-		h.history.cutOff(s.staffID, cause, reason, h.dir.hostOf(s))
+		h.recordCutOff(s.staffID, cause, reason, h.dir.hostOf(s))
 	}
 	return h, nil
 }
@@ -175,6 +182,9 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 	if err := h.follow(ctx); err != nil {
 		return err
+	}
+	if err := h.followDevices(ctx); err != nil {
+		return fmt.Errorf("following the other replicas' computers: %w", err)
 	}
 	h.rep.r.Lead(ctx, func(ctx context.Context) {
 		if err := h.takeOver(ctx); err != nil {

@@ -88,3 +88,110 @@ func healthRole(t *testing.T, hubURL string) string {
 	}
 	return h.Role
 }
+
+// One employee, two computers on two replicas: still one employee. Each
+// computer sees both, one keeps the operator, and locking it hands the
+// operator to the other across the replicas.
+func TestReplicasShareAnEmployeesComputers(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sb := hubtest.StartSandbox(t, ctx, sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: 1_000_000}})
+	cl := hubtest.NewCluster()
+	start := func(node string) *hubtest.Running {
+		return hubtest.Serve(t, ctx, hubtest.New(t, sb, `{"chats": {"enabled": false}, "min_poll_interval": "100ms"}`,
+			func(c *hub.Config) { c.Replicas = cl.Replica(node) }))
+	}
+	a, b := start("a"), start("b")
+	cl.Elect("a")
+	a.WaitReady(t, 15*time.Second)
+	b.WaitReady(t, 15*time.Second)
+
+	desk := connect(t, &stack{sb: sb, hubURL: a.URL}, sandbox.SeedStaffAnna)
+	desk.report("desk", feed.PresencePresent)
+	laptop := connect(t, &stack{sb: sb, hubURL: b.URL}, sandbox.SeedStaffAnna)
+	laptop.report("laptop", feed.PresencePresent)
+	laptop.waitDevices("the desk on the other replica keeps the operator", func(d feed.Devices) bool {
+		return len(d.Devices) == 2 && !d.Owner && d.Devices[0].Host == "desk" && d.Devices[0].Owner
+	})
+	desk.waitDevices("the desk sees the laptop", func(d feed.Devices) bool {
+		return len(d.Devices) == 2 && d.Owner
+	})
+	desk.report("desk", feed.PresenceLocked)
+	laptop.waitDevices("the laptop takes over when the desk is locked", func(d feed.Devices) bool {
+		return len(d.Devices) == 2 && d.Owner
+	})
+}
+
+// A revocation written to one replica's state directory cuts the employee
+// off on another replica too.
+func TestReplicasShareRevocations(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sb := hubtest.StartSandbox(t, ctx, sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: 1_000_000}})
+	cl := hubtest.NewCluster()
+	start := func(node, dir string) *hubtest.Running {
+		return hubtest.Serve(t, ctx, hubtest.New(t, sb, `{"chats": {"enabled": false}, "min_poll_interval": "100ms"}`,
+			func(c *hub.Config) { c.Replicas, c.StateDir = cl.Replica(node), dir }))
+	}
+	dirA := t.TempDir()
+	a, b := start("a", dirA), start("b", t.TempDir())
+	cl.Elect("a")
+	a.WaitReady(t, 15*time.Second)
+	b.WaitReady(t, 15*time.Second)
+
+	onB := (&guardStack{run: b}).agent(t, hubtest.Token(t, sandbox.SeedStaffAnna))
+	onB.waitConnected(t)
+	if err := hub.RevokeStaff(dirA, sandbox.SeedStaffAnna, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := onB.stopped(t, "revoked on the other replica"); !errors.Is(err, feed.ErrTokenRevoked) {
+		t.Fatalf("the agent on b stopped with %v, want feed.ErrTokenRevoked", err)
+	}
+}
+
+// A hand-over the leader finds reaches the operator's agent on another
+// replica, once; the next leader starts from the shared chat state and
+// does not announce it again.
+func TestReplicasAnnounceAHandoverOnce(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sb := hubtest.StartSandbox(t, ctx, sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: 1_000_000}})
+	if err := sb.SetStaffStatus(sandbox.SeedStaffAnna, sandbox.StatusOnline); err != nil {
+		t.Fatal(err)
+	}
+	cl := hubtest.NewCluster()
+	polls := map[string]chan hub.ChatPollStats{"a": make(chan hub.ChatPollStats, 64), "b": make(chan hub.ChatPollStats, 64)}
+	start := func(node string) *hubtest.Running {
+		h := hubtest.New(t, sb, `{"chats": {"poll_interval": "1s"}, "min_poll_interval": "100ms"}`,
+			func(c *hub.Config) { c.Replicas = cl.Replica(node) })
+		hub.SetChatHook(h, func(st hub.ChatPollStats) {
+			select {
+			case polls[node] <- st:
+			default:
+			}
+		})
+		return hubtest.Serve(t, ctx, h)
+	}
+	a, b := start("a"), start("b")
+	cl.Elect("a")
+	a.WaitReady(t, 15*time.Second)
+	b.WaitReady(t, 15*time.Second)
+	anna := connect(t, &stack{sb: sb, hubURL: b.URL}, sandbox.SeedStaffAnna)
+
+	startChat(t, sb, "Vera", handoverTo(sandbox.SeedOperatorAnna))
+	if got := anna.chatEvents(1)[0]; got.Kind != feed.ChatHandover || got.OperatorID != sandbox.SeedOperatorAnna {
+		t.Fatalf("hand-over on the follower's agent: %+v", got)
+	}
+	cl.Elect("b")
+	for seen := 0; seen < 2; {
+		select {
+		case st := <-polls["b"]:
+			if st.Err == nil && !st.NotReady {
+				seen++
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("the new leader's chat watcher did not poll")
+		}
+	}
+	anna.chatEvents(0)
+}

@@ -190,6 +190,14 @@ func (h *Hub) follow(ctx context.Context) error {
 			h.applyObserved(m.Staff, m.Status, m.At, m.SwitchedOn)
 			return nil
 		},
+		subjectHistory: func(data []byte) error {
+			var m historyMsg
+			if err := json.Unmarshal(data, &m); err != nil {
+				return err
+			}
+			h.applyHistory(m)
+			return nil
+		},
 		subjectLease: func(data []byte) error {
 			var m leaseMsg
 			if err := json.Unmarshal(data, &m); err != nil {

@@ -26,8 +26,10 @@ type session struct {
 	// vendor call (limits.requests_per_minute).
 	requests *rate.Limiter
 	// seq orders a staff member's sessions by age, for the session cap;
-	// set by the subscriber registry when the session joins.
-	seq uint64
+	// set by the subscriber registry when the session joins. joined orders
+	// them across replicas (remotedevices.go).
+	seq    uint64
+	joined time.Time
 	// device is the computer, as its agent reports it (devices.go);
 	// written by the subscriber registry, under the directory's lock.
 	device device
@@ -91,7 +93,7 @@ func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
 		h.log.Debug("websocket upgrade failed", "err", err)
 		return
 	}
-	s := &session{hub: h, staffID: staffID, token: claims, conn: conn, requests: h.cfg.File.Limits.newRequestLimiter(),
+	s := &session{hub: h, staffID: staffID, token: claims, joined: h.clock.Now(), conn: conn, requests: h.cfg.File.Limits.newRequestLimiter(),
 		device: device{since: h.clock.Now()}}
 	joined, evicted, err := h.dir.join(staffID, s, h.cfg.File.Limits.SessionsPerStaff, h.cfg.OmnideskURL, func(snap feed.Snapshot) error {
 		env, err := feed.NewEnvelope(feed.TypeSnapshot, "", h.withChaport(snap))
@@ -261,7 +263,7 @@ func (s *session) writeChaport(ctx context.Context, op feed.Operator, status cha
 	s.hub.dir.setOnlineUntil(op.ID, until)
 	s.hub.rep.publish(subjectLease, leaseMsg{Operator: op.ID, Until: until})
 	s.hub.log.Info("Chaport status written", "staff", s.staffID, "operator", op.ID, "status", status, "ttl", ttl)
-	s.hub.history.wrote(s.staffID, string(status), expires, why, s.hub.dir.hostOf(s))
+	s.hub.recordWrite(s.staffID, string(status), expires, why, s.hub.dir.hostOf(s))
 	return feed.ChaportState{Status: status, LastStatus: res.LastStatus,
 		RealStatus: res.RealStatus, ExpiresAt: expires, TTLSeconds: int(ttl / time.Second)}, nil
 }

@@ -3,6 +3,7 @@ package hub
 import (
 	"iter"
 	"maps"
+	"time"
 )
 
 // subscribers is the hub's registry of connected agents: each staff
@@ -17,10 +18,17 @@ import (
 type subscribers struct {
 	byStaff map[int64]map[*session]struct{}
 	joins   uint64 // sessions ever joined, to order them by age
+	// lastJoined keeps the sessions' join times in join order, so that
+	// ordering computers across replicas by time agrees with seq here.
+	lastJoined time.Time
+	// node names this replica and remote holds the other replicas'
+	// computers (remotedevices.go); both empty for a hub alone.
+	node   string
+	remote map[int64]map[string]remoteSessions
 }
 
 func newSubscribers() *subscribers {
-	return &subscribers{byStaff: map[int64]map[*session]struct{}{}}
+	return &subscribers{byStaff: map[int64]map[*session]struct{}{}, remote: map[int64]map[string]remoteSessions{}}
 }
 
 // add subscribes s to staffID. When the staff member then has more than
@@ -34,6 +42,10 @@ func (r *subscribers) add(staffID int64, s *session, maxSessions int) (evicted [
 	}
 	r.joins++
 	s.seq = r.joins
+	if s.joined.Before(r.lastJoined) {
+		s.joined = r.lastJoined
+	}
+	r.lastJoined = s.joined
 	set[s] = struct{}{}
 	for len(set) > max(maxSessions, 1) {
 		var oldest *session

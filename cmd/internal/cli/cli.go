@@ -201,6 +201,21 @@ func (f *FlagSet) Source(name string) string {
 	return "--" + name + " " + o.raw
 }
 
+// Where names where a setting's value came from without the value:
+// `--hub`, `OMNITRAY_HUB_URL` or `"hub" in config /path`. It is for
+// settings whose value may hold a secret (a URL with a password), which a
+// message must not repeat.
+func (f *FlagSet) Where(name string) string {
+	o, ok := f.from[name]
+	switch {
+	case !ok || o.kind == "flag":
+		return "--" + name
+	case o.kind == "env":
+		return o.source
+	}
+	return fmt.Sprintf("%q in %s", name, o.source)
+}
+
 // AtLeast checks a duration setting's lower bound; its error names where the
 // value came from and the accepted form.
 func (f *FlagSet) AtLeast(name string, d, least time.Duration) error {

@@ -65,3 +65,27 @@ func TestRunExitCodesAndOneLineErrors(t *testing.T) {
 		})
 	}
 }
+
+// Where names the place a setting came from without its value, which may
+// hold a secret.
+func TestWhere(t *testing.T) {
+	t.Setenv("CLI_TEST_HUB", "https://secret.example")
+	fs := NewFlagSet("prog", "x", "prog x")
+	for _, n := range []string{"hub", "flagged", "filed", "unset"} {
+		fs.String(n, "", "")
+	}
+	fs.Env("hub", "CLI_TEST_HUB")
+	if err := fs.Parse([]string{"--flagged", "secret"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.ApplyFile("config /p", map[string]string{"filed": "secret"}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"hub": "CLI_TEST_HUB", "flagged": "--flagged", "filed": `"filed" in config /p`, "unset": "--unset",
+	} {
+		if got := fs.Where(name); got != want {
+			t.Errorf("Where(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
