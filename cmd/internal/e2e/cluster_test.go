@@ -341,7 +341,6 @@ func (c *cluster) startAgents(staff []int64, ops map[int64]string, args ...strin
 		agents[i] = a
 	}
 	for _, a := range agents {
-		a := a
 		if !within(clusterGuard, func() bool {
 			if a.p.exited() {
 				c.t.Fatalf("the agent of staff %d exited (code %d):\n%s", a.staff, a.p.exitCode(), a.p.stderr.String())
