@@ -2,8 +2,6 @@ package chaos
 
 import (
 	"fmt"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/omnitray/omnitray/cmd/internal/sandboxlog"
@@ -13,30 +11,10 @@ import (
 // ── the sandbox's call log ──
 
 // callLog copies the sandbox's bounded call log as it grows.
-type callLog struct {
-	sb    *sandbox.Sandbox
-	mu    sync.Mutex
-	calls []sandbox.Call
-	last  int
-	gap   bool
-}
+type callLog struct{ *sandboxlog.Tape }
 
-func (l *callLog) pull() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, c := range l.sb.Calls("", l.last) {
-		if c.Seq != l.last+1 {
-			l.gap = true
-		}
-		l.calls = append(l.calls, c)
-		l.last = c.Seq
-	}
-}
-
-func (l *callLog) all() []sandbox.Call {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.calls)
+func newCallLog(sb *sandbox.Sandbox) *callLog {
+	return &callLog{sandboxlog.NewTape(func(since int) []sandbox.Call { return sb.Calls("", since) })}
 }
 
 // history describes the last n status write attempts for an operator.
@@ -47,10 +25,8 @@ func (l *callLog) history(op string, n int) []string {
 
 // historyIn describes the status write attempts for an operator in [from, to].
 func (l *callLog) historyIn(op string, from, to time.Time) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	out := []string{}
-	for _, c := range l.calls {
+	for _, c := range l.All() {
 		if o, ok := sandboxlog.StatusWritePath(c); ok && o == op && !c.At.Before(from) && !c.At.After(to) {
 			s := fmt.Sprintf("%s %s → %d", c.At.Format("15:04:05.000"), c.Body, c.Status)
 			if c.Fault != "" {
@@ -65,11 +41,9 @@ func (l *callLog) historyIn(op string, from, to time.Time) []string {
 // lastWrites returns, per operator, the last successful status write and
 // the time of the last successful online write.
 func (l *callLog) lastWrites() (map[string]sandboxlog.Write, map[string]time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	last := map[string]sandboxlog.Write{}
 	online := map[string]time.Time{}
-	for _, c := range l.calls {
+	for _, c := range l.All() {
 		w, op, ok := sandboxlog.SuccessfulWrite(c)
 		if !ok {
 			continue

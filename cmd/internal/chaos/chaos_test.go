@@ -224,7 +224,7 @@ func runPhase(t *testing.T, cfg phaseConfig) phaseResult {
 		Seed: cfg.seed})
 	defer sb.Close()
 	sb.AddStaff(employees - 3)
-	calls := &callLog{sb: sb}
+	calls := newCallLog(sb)
 
 	// The roster: staff and operators share e-mails, which is how the hub
 	// links them.
@@ -265,7 +265,7 @@ func runPhase(t *testing.T, cfg phaseConfig) phaseResult {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				calls.pull()
+				calls.Pull()
 			}
 		}
 	})
@@ -390,7 +390,7 @@ func runPhase(t *testing.T, cfg phaseConfig) phaseResult {
 	hubs.stop()
 	cancel()
 	bg.Wait()
-	calls.pull()
+	calls.Pull()
 
 	// The figures.
 	res := report(t, cfg, calls, hubs, emps, flips, runStart, runEnd, settleEnd)
@@ -405,7 +405,7 @@ func runPhase(t *testing.T, cfg phaseConfig) phaseResult {
 			cfg.name, e.staffID, e.agent.State().Chaport, e.agent.State().LeaseExpires.Format("15:04:05.000"), e.opID,
 			strings.Join(calls.history(e.opID, 6), "; "))
 	}
-	if calls.gap {
+	if calls.Gap() {
 		t.Errorf("%s: the call log lost entries (the sandbox dropped them before they were read)", cfg.name)
 	}
 	for _, e := range emps {
@@ -469,7 +469,7 @@ type convergence struct {
 // Omnidesk status calls for (see TestChaos).
 func check(sb *sandbox.Sandbox, calls *callLog, emps []*employee, status map[int64]int64,
 	lastFlip map[int64]time.Time, runStart, now time.Time) convergence {
-	calls.pull()
+	calls.Pull()
 	st := sb.State()
 	staffStatus := map[int64]int64{}
 	for _, s := range st.Staff {
@@ -548,7 +548,7 @@ func summarize(problems []string) string {
 func report(t *testing.T, cfg phaseConfig, calls *callLog, hubs *hubRunner, emps []*employee,
 	flips []flip, runStart, runEnd, settleEnd time.Time) phaseResult {
 	var res phaseResult
-	all := calls.all()
+	all := calls.All()
 	otherWrites := 0
 	var odCalls []sandbox.Call
 	for _, c := range all {

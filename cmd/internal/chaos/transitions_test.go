@@ -110,7 +110,7 @@ func later(a, b time.Time) time.Time {
 // be seen. A lost transition fails the test in both phases.
 func checkRuns(t *testing.T, cfg phaseConfig, calls *callLog, hubs *hubRunner, emps []*employee,
 	initial map[int64]int64, flips []flip, runStart time.Time) {
-	all := calls.all()
+	all := calls.All()
 
 	var attempts = map[string][]time.Time{} // online write attempts, any outcome
 	var polls []time.Time                   // staff polls Omnidesk answered
@@ -264,7 +264,7 @@ func settle(t *testing.T, cfg phaseConfig, sb *sandbox.Sandbox, calls *callLog, 
 		}
 	}
 	onlineWrites := map[string]int{}
-	for _, cl := range calls.all() {
+	for _, cl := range calls.All() {
 		if w, op, ok := sandboxlog.SuccessfulWrite(cl); ok && w.Status == "online" && w.At.After(convergedAt) {
 			onlineWrites[op]++
 		}

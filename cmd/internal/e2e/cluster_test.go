@@ -72,8 +72,7 @@ func startCluster(t *testing.T, n int, edit func(*stack)) *cluster {
 	}
 	s.startSandbox()
 	s.prepareHub()
-	c := &cluster{stack: s, byIP: map[string]*replica{}}
-	c.tape = &callTape{s: s}
+	c := &cluster{stack: s, byIP: map[string]*replica{}, tape: newCallTape(s)}
 	for i := range n {
 		r := &replica{c: c, name: fmt.Sprintf("n%d", i+1), ip: clusterIP(i), dir: t.TempDir()}
 		od := startLinkProxyFrom(t, hostOf(t, s.omnideskURL), r.ip)

@@ -9,37 +9,24 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/omnitray/omnitray/cmd/internal/sandboxlog"
 	"github.com/omnitray/omnitray/sync/feed"
 )
 
-// callTape copies the sandbox's call log as it grows. The sandbox keeps
-// the newest 20,000 calls, far more than a cluster run makes between two
-// reads, and a gap in the sequence numbers would say if it ever dropped one.
-type callTape struct {
-	s     *stack
-	mu    sync.Mutex
-	calls []call
-	last  int
-	gap   bool
+// callTape copies the sandbox's call log as it grows (the sandbox keeps
+// only the newest 20,000 calls).
+type callTape struct{ *sandboxlog.Tape }
+
+func newCallTape(s *stack) *callTape {
+	return &callTape{sandboxlog.NewTape(func(since int) []call { return s.calls("", since) })}
 }
 
 // all reads what is new and returns every call so far.
 func (tp *callTape) all() []call {
-	tp.s.t.Helper()
-	tp.mu.Lock()
-	defer tp.mu.Unlock()
-	for _, c := range tp.s.calls("", tp.last) {
-		if c.Seq != tp.last+1 {
-			tp.gap = true
-		}
-		tp.calls = append(tp.calls, c)
-		tp.last = c.Seq
-	}
-	return tp.calls
+	tp.Pull()
+	return tp.All()
 }
 
 // between is the calls in [from, to).

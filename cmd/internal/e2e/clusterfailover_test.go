@@ -125,7 +125,7 @@ func TestClusterFailover(t *testing.T) {
 	}
 
 	calls := c.tape.all()
-	if c.tape.gap {
+	if c.tape.Gap() {
 		t.Errorf("the sandbox's call log lost entries: the checks below saw only part of it")
 	}
 	c.checkOmnideskShare(calls, clusterShare)

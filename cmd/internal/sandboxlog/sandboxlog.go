@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/omnitray/omnitray/sync/sandbox"
@@ -153,4 +154,48 @@ func PeakWindow(calls []sandbox.Call, w time.Duration) int {
 		peak = max(peak, sum)
 	}
 	return peak
+}
+
+// Tape copies a sandbox's call log as it grows. The sandbox keeps only the
+// newest calls (20,000), so a test reads it often enough to miss none;
+// Gap says if one was missed all the same.
+type Tape struct {
+	fetch func(since int) []sandbox.Call
+
+	mu    sync.Mutex
+	calls []sandbox.Call
+	last  int
+	gap   bool
+}
+
+// NewTape copies what fetch returns: the calls with Seq above since, of
+// every service, from a sandbox in this process (Sandbox.Calls) or through
+// its control port.
+func NewTape(fetch func(since int) []sandbox.Call) *Tape { return &Tape{fetch: fetch} }
+
+// Pull copies the calls logged since the last Pull.
+func (tp *Tape) Pull() {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	for _, c := range tp.fetch(tp.last) {
+		if c.Seq != tp.last+1 {
+			tp.gap = true
+		}
+		tp.calls = append(tp.calls, c)
+		tp.last = c.Seq
+	}
+}
+
+// All returns a copy of every call pulled so far.
+func (tp *Tape) All() []sandbox.Call {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	return slices.Clone(tp.calls)
+}
+
+// Gap reports whether the sandbox dropped calls before they were pulled.
+func (tp *Tape) Gap() bool {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	return tp.gap
 }
