@@ -21,6 +21,7 @@ import (
 	"github.com/omnitray/omnitray/cmd/internal/cli"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/hub"
+	"github.com/omnitray/omnitray/sync/hub/cluster"
 )
 
 func main() {
@@ -70,6 +71,7 @@ func serve(ctx context.Context, args []string) error {
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file, to serve https/wss")
 	tlsKey := fs.String("tls-key", "", "TLS key file")
 	state := addStateFlags(fs)
+	clusterFl := addClusterFlags(fs)
 	verbose := fs.Bool("verbose", false, "log debug detail")
 	for name, env := range map[string]string{"listen": "OMNITRAY_HUB_LISTEN", "omnidesk-url": "OMNIDESK_URL",
 		"omnidesk-email": "OMNIDESK_EMAIL", "chaport-url": "CHAPORT_URL"} {
@@ -118,6 +120,10 @@ func serve(ctx context.Context, args []string) error {
 	if *tlsCert == "" && !*insecure && !feed.IsLoopback(host) {
 		return cli.Usagef("--listen %s without TLS would expose agent tokens; give --tls-cert/--tls-key, put it behind a TLS proxy on loopback, or pass --insecure", *listen)
 	}
+	clusterOpts, err := clusterFl.options(fs, *insecure)
+	if err != nil {
+		return err
+	}
 	// A restarted hub must not announce the same hand-overs again, nor
 	// forget revocations or pinned links, so its state is kept on disk.
 	stateDir, fc, err := state.resolve()
@@ -129,7 +135,7 @@ func serve(ctx context.Context, args []string) error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(cli.NewLineHandler(os.Stderr, level))
-	return runHub(ctx, hubSetup{listen: *listen, secret: key, file: fc, stateDir: stateDir, cert: cert, log: log,
+	return runHub(ctx, hubSetup{listen: *listen, secret: key, file: fc, stateDir: stateDir, cert: cert, log: log, cluster: clusterOpts,
 		vendors: hub.Vendors{OmnideskURL: *omnideskURL, OmnideskEmail: *email, OmnideskAPIKey: apiKey,
 			ChaportURL: *chaportURL, ChaportToken: chaportToken}})
 }
@@ -142,6 +148,7 @@ type hubSetup struct {
 	stateDir string
 	cert     *tls.Certificate // nil: plain http
 	log      *slog.Logger
+	cluster  *cluster.Options // nil: a hub alone
 }
 
 func runHub(ctx context.Context, s hubSetup) error {
@@ -151,6 +158,17 @@ func runHub(ctx context.Context, s hubSetup) error {
 	}
 	cfg := hub.Config{Omnidesk: od, Chaport: cp, Secret: s.secret, File: s.file,
 		OmnideskURL: s.vendors.OmnideskURL, Logger: s.log, StateDir: s.stateDir}
+	if s.cluster != nil {
+		c, err := joinCluster(ctx, *s.cluster, s.stateDir, s.log)
+		if err != nil {
+			return err
+		}
+		// Closed after the hub stopped (deferred before the hub's own
+		// teardown below, so run after it): Close gives up the lead first,
+		// so that a follower takes over at once.
+		defer c.Close()
+		cfg.Replicas = c
+	}
 	h, err := hub.New(cfg)
 	if err != nil {
 		return err

@@ -32,6 +32,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -108,6 +109,9 @@ type Options struct {
 	frozen func() bool
 	// now, if set (tests), replaces time.Now for the lease's proof.
 	now func() time.Time
+	// keepKVLeaders (tests) leaves the streams' leaders where they are,
+	// to measure what moving them gains.
+	keepKVLeaders bool
 }
 
 // Cluster is one replica's link to the others. It implements hub.Replicas.
@@ -479,9 +483,10 @@ var errClosed = errors.New("cluster link closed")
 // Node is this replica's name.
 func (c *Cluster) Node() string { return c.opts.NodeName }
 
-// Close leaves the cluster: it waits for Lead calls to give up the lease
-// (so that a follower takes over at once), then closes the connection and
-// the embedded server. It is safe to call more than once.
+// Close leaves the cluster: it ends Lead calls and waits (up to 10s) for
+// them to give up the lease, so that a follower takes over at once, then
+// closes the connection and the embedded server. It is safe to call more
+// than once.
 func (c *Cluster) Close() {
 	// Under mu, so that a Lead call either is counted before Wait or
 	// sees closed.
@@ -493,7 +498,15 @@ func (c *Cluster) Close() {
 	c.closed.Store(true)
 	c.mu.Unlock()
 	c.cancel()
-	c.leads.Wait()
+	// A lead func that ignores its context would hold the process up:
+	// after a while the lease is left to expire instead.
+	led := make(chan struct{})
+	go func() { c.leads.Wait(); close(led) }()
+	select {
+	case <-led:
+	case <-time.After(10 * time.Second):
+		c.log.Warn("cluster: a lead func did not return within 10s of Close; leaving its lease to expire")
+	}
 	c.wg.Wait()
 	c.shutdown()
 }
@@ -521,20 +534,55 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // natsLogger passes the embedded server's log to slog: its notices are
-// debug detail, its warnings and errors are the hub's. A fatal error is
-// also kept for Start to return (the server stops, it does not exit).
+// debug detail, its warnings and errors are the hub's, at most once a
+// minute for each kind (a peer that is down makes the server retry its
+// routes every second, each retry an error). Messages that are only the
+// normal course of starting in any order, or of a peer restarting, are
+// demoted. A fatal error is also kept for Start to return (the server
+// stops; it does not exit).
 type natsLogger struct {
 	log   *slog.Logger
 	fatal atomic.Pointer[string]
+
+	mu   sync.Mutex
+	last map[string]time.Time // by format: when it was last logged
 }
 
-func (l *natsLogger) Noticef(format string, v ...any) {
-	l.log.Debug("nats: " + fmt.Sprintf(format, v...))
+// natsDemoted are formats (or parts of them) logged below their level.
+var natsDemoted = []struct {
+	part  string
+	level slog.Level
+}{
+	{"Error trying to connect to route", slog.LevelInfo},
+	{"Waiting for routing to be established", slog.LevelDebug},
+	{"has not established contact with a meta leader", slog.LevelDebug},
+	{"Metalayer blocking snapshot", slog.LevelDebug},
 }
-func (l *natsLogger) Warnf(format string, v ...any) { l.log.Warn("nats: " + fmt.Sprintf(format, v...)) }
-func (l *natsLogger) Errorf(format string, v ...any) {
-	l.log.Error("nats: " + fmt.Sprintf(format, v...))
+
+func (l *natsLogger) emit(level slog.Level, format string, v ...any) {
+	for _, d := range natsDemoted {
+		if strings.Contains(format, d.part) {
+			level = d.level
+		}
+	}
+	if level > slog.LevelDebug {
+		l.mu.Lock()
+		if l.last == nil {
+			l.last = map[string]time.Time{}
+		}
+		if at, ok := l.last[format]; ok && time.Since(at) < time.Minute {
+			l.mu.Unlock()
+			return
+		}
+		l.last[format] = time.Now()
+		l.mu.Unlock()
+	}
+	l.log.Log(context.Background(), level, "nats: "+fmt.Sprintf(format, v...))
 }
+
+func (l *natsLogger) Noticef(format string, v ...any) { l.emit(slog.LevelDebug, format, v...) }
+func (l *natsLogger) Warnf(format string, v ...any)   { l.emit(slog.LevelWarn, format, v...) }
+func (l *natsLogger) Errorf(format string, v ...any)  { l.emit(slog.LevelError, format, v...) }
 func (l *natsLogger) Fatalf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
 	l.fatal.CompareAndSwap(nil, &msg)

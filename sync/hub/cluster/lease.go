@@ -413,7 +413,7 @@ func (c *Cluster) expire(t *term) {
 // lease could not expire and be taken for that long. Moved away, a killed
 // hub leader takes only a follower of the streams with it.
 func (c *Cluster) moveKVLeaders(ctx context.Context) {
-	if c.srv == nil || c.size < 3 {
+	if c.srv == nil || c.size < 3 || c.opts.keepKVLeaders {
 		return // external mode: the NATS servers do not die with the hub
 	}
 	for {
