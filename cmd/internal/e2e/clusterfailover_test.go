@@ -74,6 +74,13 @@ type clusterFixture struct {
 	// leaderChanges counts the leadership changes the scenarios caused:
 	// each allows one more run of Omnidesk calls by another replica.
 	leaderChanges int
+	// chats are the scripted chats' visitors by id: however the replicas
+	// come and go, none may be announced twice on one connection.
+	chats map[string]string
+	// excused are calls (by Seq) a woken replica sent after checking its
+	// leadership before it was stopped (see freezeLeader): not polling
+	// beside the new leader, so not counted against it.
+	excused map[int]bool
 }
 
 // TestClusterFailover runs three hub replicas as processes forming one
@@ -88,23 +95,27 @@ type clusterFixture struct {
 //     pushed exactly once to every connection of their operator. The
 //     replica is then restarted and rejoins.
 //   - b: SIGSTOP the leader for freezeFor, then SIGCONT. Another replica
-//     took over meanwhile; the old one makes no Omnidesk call once the new
-//     one has, and rejoins as a follower.
+//     took over meanwhile (how soon is logged, not bounded: a stopped
+//     replica's connections stay open, so the others notice later than
+//     with a dead one); the old one makes no vendor call as leader once
+//     the new one has polled, and rejoins as a follower.
 //   - c: a rolling restart (SIGTERM, start again with the same flags, wait
 //     for /healthz 200 and cluster_size 3), one replica after the other:
 //     no online operator's lease lapses.
 //   - d: all three restarted at once: one leader again, polls resume, the
-//     agents come back (leases may lapse here, as with one hub).
+//     agents come back (leases may lapse here, as with one hub), and a new
+//     hand-over is pushed once to each of its operator's connections.
 //
-// Throughout: never two replicas polling Omnidesk side by side (the
-// sandbox's log names each call's replica by its source address, see
-// cluster_test.go), and the cluster's Omnidesk spending within its share
-// in every 60 s.
+// Throughout: leadership moves only when a scenario takes the leader away,
+// and never two replicas poll Omnidesk side by side (the sandbox's log
+// names each call's replica by its source address, see cluster_test.go);
+// the cluster's Omnidesk spending stays within its share in every 60 s;
+// no hand-over is pushed twice on one connection.
 func TestClusterFailover(t *testing.T) {
 	run := clusterRunFromEnv(t)
 	began := time.Now()
 	c := startCluster(t, 3, func(s *stack) { s.sandboxArgs = []string{"--add-staff", strconv.Itoa(run.agents)} })
-	f := &clusterFixture{cluster: c, t: t}
+	f := &clusterFixture{cluster: c, t: t, chats: map[string]string{}, excused: map[int]bool{}}
 	f.setUp(run.agents)
 	t.Logf("cluster %s run: %d agents, scenarios %s; set up in %v", run.name, run.agents, run.scenarios,
 		time.Since(began).Round(time.Millisecond))
@@ -133,6 +144,13 @@ func TestClusterFailover(t *testing.T) {
 	for _, a := range f.agents {
 		if a.p.exited() {
 			t.Errorf("the agent of staff %d exited (code %d)", a.staff, a.p.exitCode())
+		}
+	}
+	for i, fc := range f.anna {
+		for vid, visitor := range f.chats {
+			if n := fc.handovers(vid); n > 1 {
+				t.Errorf("over the run, Anna's connection to %s got %s's hand-over %d times", c.nodes[i].name, visitor, n)
+			}
 		}
 	}
 	t.Logf("cluster %s run took %v", run.name, time.Since(began).Round(time.Millisecond))
@@ -222,8 +240,9 @@ func (f *clusterFixture) onReplica(r *replica) []*clusterAgent {
 }
 
 // waitNewLeaderPoll waits for the first Omnidesk staff poll after from by
-// a replica other than old, and says how long after from it came.
-func (f *clusterFixture) waitNewLeaderPoll(old *replica, from time.Time, what string) (call, time.Duration) {
+// a replica other than old, and says how long after from it came; later
+// than limit (if not 0) fails the test.
+func (f *clusterFixture) waitNewLeaderPoll(old *replica, from time.Time, what string, limit time.Duration) (call, time.Duration) {
 	t, c := f.t, f.cluster
 	var poll call
 	if !within(clusterGuard, func() bool {
@@ -237,21 +256,35 @@ func (f *clusterFixture) waitNewLeaderPoll(old *replica, from time.Time, what st
 	first, _ := firstCall(c.tape.all(), from, func(cl call) bool { return cl.Service == "omnidesk" && c.nodeOf(cl) != old.name })
 	t.Logf("%s: %s's first Omnidesk call %v after, its first staff poll %v after (sandbox log)", what,
 		c.nodeOf(poll), first.At.Sub(from).Round(time.Millisecond), took.Round(time.Millisecond))
-	if took > leaderPollLimit {
+	if limit > 0 && took > limit {
 		t.Errorf("%s: the new leader's first staff poll came %v after, want within %v", what,
-			took.Round(time.Millisecond), leaderPollLimit)
+			took.Round(time.Millisecond), limit)
 	}
 	return poll, took
 }
 
-// waitAgentsBack waits until the live replicas hold every session again,
-// and says how long after from that was.
-func (f *clusterFixture) waitAgentsBack(from time.Time, what string) time.Duration {
-	t, c := f.t, f.cluster
-	if !within(clusterGuard, func() bool { return c.sessions() >= f.sessionsWanted() }) {
-		t.Errorf("%s: the live replicas hold %d sessions after %v, want %d", what, c.sessions(), clusterGuard, f.sessionsWanted())
+// watchSessions times, from from, how long until the live replicas hold
+// every session again. It watches in the background, so that the waits
+// that follow do not delay the measurement; agentsBack collects it.
+func (f *clusterFixture) watchSessions(from time.Time) <-chan time.Duration {
+	back := make(chan time.Duration, 1)
+	go func() {
+		if within(clusterGuard, func() bool { return f.sessions() >= f.sessionsWanted() }) {
+			back <- time.Since(from)
+		}
+		close(back)
+	}()
+	return back
+}
+
+// agentsBack waits for watchSessions' measurement, then checks that every
+// agent says it is connected.
+func (f *clusterFixture) agentsBack(back <-chan time.Duration, what string) time.Duration {
+	t := f.t
+	took, ok := <-back
+	if !ok {
+		t.Errorf("%s: the live replicas hold %d sessions after %v, want %d", what, f.sessions(), clusterGuard, f.sessionsWanted())
 	}
-	took := time.Since(from)
 	var down []string
 	for i, st := range states(t, f.agents) {
 		if st.Connection != "connected" {
@@ -283,6 +316,7 @@ func (f *clusterFixture) checkNoLapse(ops []string, from, to time.Time, what str
 func (f *clusterFixture) handover(visitor string) string {
 	t := f.t
 	vid := f.scriptChat(visitor, ev("visitor", "Hi"), ev("bot", "How can I help?"), ev("handover", ""))
+	f.chats[vid] = visitor
 	// The leader's chat watcher polls every second (hubConfig).
 	var missing []string
 	within(guard, func() bool {
@@ -324,13 +358,14 @@ func (f *clusterFixture) killLeader() {
 	online := onlineAt(c.tape.all(), f.ops(f.access), time.Now())
 	killAt := time.Now()
 	leader.kill()
+	back := f.watchSessions(killAt)
 	f.leaderChanges++
 	t.Logf("(a) killed the leader %s (SIGKILL), which served %d agents", leader.name, len(moved))
 
-	f.waitNewLeaderPoll(leader, killAt, "(a) leader killed")
+	f.waitNewLeaderPoll(leader, killAt, "(a) leader killed", leaderPollLimit)
 	next := c.leader(0)
-	back := f.waitAgentsBack(killAt, "(a) leader killed")
-	t.Logf("(a) %s leads; the agents were all served again %v after the kill", next.name, back.Round(time.Millisecond))
+	took := f.agentsBack(back, "(a) leader killed")
+	t.Logf("(a) %s leads; the survivors held every session again %v after the kill", next.name, took.Round(time.Millisecond))
 	for i, st := range states(t, moved) {
 		if st.Hub == leader.url {
 			t.Errorf("(a) the agent of staff %d still says it is connected to the dead replica %s", moved[i].staff, leader.name)
@@ -402,13 +437,14 @@ func (f *clusterFixture) freezeLeader() {
 	leader.freeze()
 	f.leaderChanges++
 	t.Logf("(b) stopped the leader %s (SIGSTOP) for %v; it serves %d agents", leader.name, freezeFor, len(stalled))
-	poll, _ := f.waitNewLeaderPoll(leader, stopAt, "(b) leader stopped")
+	poll, _ := f.waitNewLeaderPoll(leader, stopAt, "(b) leader stopped", 0)
 	next := c.leader(0)
 	sleepUntil(stopAt.Add(freezeFor))
 	contAt := time.Now()
 	leader.thaw()
 
-	if !within(clusterGuard, func() bool {
+	// Routes and the lease are re-read within seconds of waking.
+	if !within(guard, func() bool {
 		h, ok := leader.health()
 		return ok && h.code == 200 && h.Role == "follower" && h.Cluster.Leader == next.name && h.Cluster.ClusterSize == 3
 	}) {
@@ -433,14 +469,15 @@ func (f *clusterFixture) freezeLeader() {
 		// new leader.
 		if inFlight == 0 && cl.At.After(contAt) && cl.At.Sub(contAt) < time.Second {
 			inFlight++
+			f.excused[cl.Seq] = true
 			t.Logf("(b) %s's %s came at SIGCONT: sent when it woke, checked before it stopped", leader.name, line)
 			continue
 		}
 		late = append(late, line)
 	}
 	if len(late) > 0 {
-		t.Errorf("(b) the woken %s called a vendor as leader after %s took over: %s", leader.name, next.name,
-			strings.Join(late, "; "))
+		t.Errorf("(b) the woken %s made %d leader-only vendor calls after %s took over, from %s", leader.name, len(late),
+			next.name, strings.Join(late[:min(5, len(late))], "; "))
 	}
 	t.Logf("(b) %s took over; %s rejoined as follower %v after SIGCONT", next.name, leader.name, rejoined.Round(time.Millisecond))
 
@@ -471,14 +508,14 @@ func (f *clusterFixture) rollingRestart() {
 			role = "leader"
 			// A leader stopping cleanly hands over at least as fast as a
 			// dead one.
-			f.waitNewLeaderPoll(r, stepAt, "(c) leader "+r.name+" stopped (SIGTERM)")
+			f.waitNewLeaderPoll(r, stepAt, "(c) leader "+r.name+" stopped (SIGTERM)", leaderPollLimit)
 		}
 		r.start()
 		c.mustForm("(c) " + r.name + " restarted")
 		t.Logf("(c) %s (the %s) stopped and back in %v; %s leads", r.name, role,
 			time.Since(stepAt).Round(time.Millisecond), c.leader(3).name)
 	}
-	f.waitAgentsBack(start, "(c) rolling restart")
+	f.agentsBack(f.watchSessions(start), "(c) rolling restart")
 	sleepUntil(time.Now().Add(clusterLease / 2)) // a renewal missed in the last step shows by then
 	f.checkNoLapse(online, start, time.Now(), "(c) rolling restart")
 }
@@ -498,6 +535,7 @@ func (f *clusterFixture) restartAll() {
 	for _, r := range c.nodes {
 		r.start()
 	}
+	back := f.watchSessions(upAt)
 	c.mustForm("(d) all replicas restarted at once")
 	f.leaderChanges++
 	leader := c.leader(3)
@@ -505,10 +543,10 @@ func (f *clusterFixture) restartAll() {
 	if !ok {
 		t.Errorf("(d) no staff poll after the restart")
 	}
-	back := f.waitAgentsBack(upAt, "(d) all restarted")
-	t.Logf("(d) down %v; %s leads (before: %s); first staff poll %v after the start, by %s; agents back %v after the start",
+	took := f.agentsBack(back, "(d) all restarted")
+	t.Logf("(d) down %v; %s leads (before: %s); first staff poll %v after the start, by %s; every session back %v after the start",
 		upAt.Sub(downAt).Round(time.Millisecond), leader.name, old.name, poll.At.Sub(upAt).Round(time.Millisecond),
-		c.nodeOf(poll), back.Round(time.Millisecond))
+		c.nodeOf(poll), took.Round(time.Millisecond))
 	// Every online operator is renewed again by its agent.
 	seq := c.lastSeq()
 	if !within(clusterGuard, func() bool {
@@ -524,6 +562,14 @@ func (f *clusterFixture) restartAll() {
 	if l := lapses(c.tape.all(), f.ops(f.access), downAt, time.Now()); len(l) > 0 {
 		t.Logf("(d) %d of %d online operators lapsed while every replica was down (allowed)", len(l), len(f.access))
 	}
+	// The chat watcher's memory outlived the whole cluster: a new hand-over
+	// is announced once, the earlier ones not again (checked at the end).
+	if !within(clusterGuard, func() bool { return !slices.ContainsFunc(f.anna, func(fc *feedConn) bool { return !fc.live() }) }) {
+		t.Errorf("(d) Anna's connections did not all come back within %v", clusterGuard)
+	}
+	olga := f.handover("Olga")
+	sleepUntil(time.Now().Add(3 * pollInterval)) // a few more chat polls
+	f.checkHandoversOnce(olga, "Olga")
 }
 
 // checkOnePoller fails the test if Omnidesk was polled by more replicas in
@@ -538,14 +584,14 @@ func (f *clusterFixture) checkOnePoller(calls []call) {
 		{"Omnidesk", func(cl call) bool { return cl.Service == "omnidesk" }},
 		{"Chaport's company-wide reads", func(cl call) bool { return cl.Service == "chaport" && leaderOnly(cl) }},
 	} {
-		terms := c.terms(calls, kind.keep)
+		terms := c.terms(calls, func(cl call) bool { return kind.keep(cl) && !f.excused[cl.Seq] })
 		var lines []string
 		for _, tm := range terms {
 			lines = append(lines, tm.String())
 		}
 		t.Logf("%s calls by replica, in turn: %s", kind.name, strings.Join(lines, ", "))
 		if len(terms) > 1+f.leaderChanges {
-			t.Errorf("%s was called by replicas in %d turns, but the scenarios changed leaders only %d times: two replicas called side by side",
+			t.Errorf("%s was called by replicas in %d turns, but the scenarios made only %d leadership changes: leadership moved by itself, or two replicas called side by side",
 				kind.name, len(terms), f.leaderChanges)
 		}
 	}
