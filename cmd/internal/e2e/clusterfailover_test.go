@@ -240,9 +240,9 @@ func (f *clusterFixture) onReplica(r *replica) []*clusterAgent {
 }
 
 // waitNewLeaderPoll waits for the first Omnidesk staff poll after from by
-// a replica other than old, and says how long after from it came; later
-// than limit (if not 0) fails the test.
-func (f *clusterFixture) waitNewLeaderPoll(old *replica, from time.Time, what string, limit time.Duration) (call, time.Duration) {
+// a replica other than old, and logs how long after from it came; later
+// than limit (if not 0) fails the test. False if none came.
+func (f *clusterFixture) waitNewLeaderPoll(old *replica, from time.Time, what string, limit time.Duration) (call, bool) {
 	t, c := f.t, f.cluster
 	var poll call
 	if !within(clusterGuard, func() bool {
@@ -250,7 +250,10 @@ func (f *clusterFixture) waitNewLeaderPoll(old *replica, from time.Time, what st
 		poll, ok = firstCall(c.tape.all(), from, func(cl call) bool { return isStaffPoll(cl) && c.nodeOf(cl) != old.name })
 		return ok
 	}) {
-		t.Fatalf("%s: no replica polled Omnidesk within %v", what, clusterGuard)
+		leader, view := c.view(0)
+		t.Errorf("%s: no other replica polled Omnidesk within %v (the live replicas' view: leader %v; %s)", what,
+			clusterGuard, leader, view)
+		return call{}, false
 	}
 	took := poll.At.Sub(from)
 	first, _ := firstCall(c.tape.all(), from, func(cl call) bool { return cl.Service == "omnidesk" && c.nodeOf(cl) != old.name })
@@ -260,7 +263,7 @@ func (f *clusterFixture) waitNewLeaderPoll(old *replica, from time.Time, what st
 		t.Errorf("%s: the new leader's first staff poll came %v after, want within %v", what,
 			took.Round(time.Millisecond), limit)
 	}
-	return poll, took
+	return poll, true
 }
 
 // watchSessions times, from from, how long until the live replicas hold
@@ -362,7 +365,9 @@ func (f *clusterFixture) killLeader() {
 	f.leaderChanges++
 	t.Logf("(a) killed the leader %s (SIGKILL), which served %d agents", leader.name, len(moved))
 
-	f.waitNewLeaderPoll(leader, killAt, "(a) leader killed", leaderPollLimit)
+	if _, ok := f.waitNewLeaderPoll(leader, killAt, "(a) leader killed", leaderPollLimit); !ok {
+		t.FailNow() // the rest of the run needs a leader
+	}
 	next := c.leader(0)
 	took := f.agentsBack(back, "(a) leader killed")
 	t.Logf("(a) %s leads; the survivors held every session again %v after the kill", next.name, took.Round(time.Millisecond))
@@ -436,12 +441,15 @@ func (f *clusterFixture) freezeLeader() {
 	stopAt := time.Now()
 	leader.freeze()
 	f.leaderChanges++
-	t.Logf("(b) stopped the leader %s (SIGSTOP) for %v; it serves %d agents", leader.name, freezeFor, len(stalled))
-	poll, _ := f.waitNewLeaderPoll(leader, stopAt, "(b) leader stopped", 0)
+	t.Logf("(b) stopped the leader %s (SIGSTOP); it serves %d agents", leader.name, len(stalled))
+	// It stays stopped until another replica has polled (so that there is
+	// a new leader for it to poll beside), and at least freezeFor.
+	poll, polled := f.waitNewLeaderPoll(leader, stopAt, "(b) leader stopped", 0)
 	next := c.leader(0)
 	sleepUntil(stopAt.Add(freezeFor))
 	contAt := time.Now()
 	leader.thaw()
+	t.Logf("(b) %s stopped for %v", leader.name, contAt.Sub(stopAt).Round(time.Millisecond))
 
 	// Routes and the lease are re-read within seconds of waking.
 	if !within(guard, func() bool {
@@ -459,7 +467,9 @@ func (f *clusterFixture) freezeLeader() {
 	var late []string
 	inFlight := 0
 	for _, cl := range between(calls, poll.At, time.Now()) {
-		if !leaderOnly(cl) || c.nodeOf(cl) != leader.name {
+		// Without a new leader's poll (an error above), the old one
+		// carrying on is no fault.
+		if !polled || !leaderOnly(cl) || c.nodeOf(cl) != leader.name {
 			continue
 		}
 		line := fmt.Sprintf("%s %s %s", cl.At.Format("15:04:05.000"), cl.Method, cl.Path)
