@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"slices"
@@ -176,8 +177,9 @@ func TestProcessKilledLeaderIsReplaced(t *testing.T) {
 	var took []time.Duration
 	for range runs {
 		// Let the leader settle (its KV leaders moved off) and the others
-		// all be up, as between two real failures.
-		time.Sleep(4 * time.Second)
+		// all be up, as between two real failures; killed at any point
+		// between two renewals.
+		time.Sleep(4*time.Second + rand.N(750*time.Millisecond))
 		killed := lead.node
 		at := time.Now()
 		if err := pc.procs[killed].Process.Kill(); err != nil {
