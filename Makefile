@@ -86,7 +86,8 @@ chaos:
 # chaos-cluster: three hub replicas as processes and 36 agents; the leader
 # killed, then stopped, the replicas restarted one by one, then all at once
 # (cmd/internal/e2e, TestClusterFailover). `make test` runs a 12-agent
-# version. OMNITRAY_CLUSTER_SCENARIOS=ab picks scenarios.
+# version. OMNITRAY_CLUSTER_SCENARIOS picks and repeats scenarios, in order
+# (e.g. ab, or aaaa for four leader kills).
 .PHONY: chaos-cluster
 chaos-cluster:
 	OMNITRAY_CLUSTER_E2E=long $(GO) test -count=1 -timeout 20m -run '^TestClusterFailover$$' -v ./cmd/internal/e2e/
