@@ -568,28 +568,35 @@ var natsDemoted = []struct {
 	{"Error trying to connect to route", slog.LevelInfo},
 	{"Waiting for routing to be established", slog.LevelDebug},
 	{"has not established contact with a meta leader", slog.LevelDebug},
+	{"is not current with the meta leader", slog.LevelDebug},
 	{"Metalayer blocking snapshot", slog.LevelDebug},
 }
 
 func (l *natsLogger) emit(level slog.Level, format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
 	for _, d := range natsDemoted {
-		if strings.Contains(format, d.part) {
+		if strings.Contains(msg, d.part) {
 			level = d.level
 		}
 	}
 	if level > slog.LevelDebug {
+		// A kind is its format, unless the server formatted it already.
+		kind := format
+		if format == "%s" {
+			kind = msg
+		}
 		l.mu.Lock()
-		if l.last == nil {
+		if l.last == nil || len(l.last) > 1000 { // bounded, whatever the server says
 			l.last = map[string]time.Time{}
 		}
-		if at, ok := l.last[format]; ok && time.Since(at) < time.Minute {
+		if at, ok := l.last[kind]; ok && time.Since(at) < time.Minute {
 			l.mu.Unlock()
 			return
 		}
-		l.last[format] = time.Now()
+		l.last[kind] = time.Now()
 		l.mu.Unlock()
 	}
-	l.log.Log(context.Background(), level, "nats: "+fmt.Sprintf(format, v...))
+	l.log.Log(context.Background(), level, "nats: "+msg)
 }
 
 func (l *natsLogger) Noticef(format string, v ...any) { l.emit(slog.LevelDebug, format, v...) }

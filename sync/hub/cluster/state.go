@@ -95,9 +95,11 @@ func (c *Cluster) Put(ctx context.Context, key string, data []byte) error {
 
 // Watch calls handle with every key starting with prefix ("" for all) as
 // it is now, then with each later Put, until ctx ends; it returns once the
-// current values were handed over. Deletions are not passed on: the hub
-// never deletes shared state. handle is called from one goroutine, in the
-// order of the Puts.
+// current values were handed over. handle is called from one goroutine, in
+// the order of the Puts; but the bucket keeps one value per key, so a value
+// overwritten before the watch read it is skipped: a watcher always ends
+// with each key's latest value, not with every value it had. Deletions are
+// not passed on: the hub never deletes shared state.
 func (c *Cluster) Watch(ctx context.Context, prefix string, handle func(key string, data []byte)) error {
 	if err := c.waitReady(ctx); err != nil {
 		return fmt.Errorf("watching shared state %s: %w", prefix, err)
