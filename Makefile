@@ -83,6 +83,15 @@ clean:
 chaos:
 	CHAOS_DURATION=5m $(GO) test -count=1 -timeout 30m -run TestChaos -v ./cmd/internal/chaos/
 
+# chaos-cluster: three hub replicas as processes and 36 agents; the leader
+# killed, then stopped, the replicas restarted one by one, then all at once
+# (cmd/internal/e2e, TestClusterFailover). `make test` runs a 12-agent
+# version. OMNITRAY_CLUSTER_SCENARIOS picks and repeats scenarios, in order
+# (e.g. ab, or aaaa for four leader kills).
+.PHONY: chaos-cluster
+chaos-cluster:
+	OMNITRAY_CLUSTER_E2E=long $(GO) test -count=1 -timeout 20m -run '^TestClusterFailover$$' -v ./cmd/internal/e2e/
+
 # fuzz runs every fuzz target for FUZZTIME each (CI: 30s). go test -fuzz takes
 # one target and one package per run; the seed corpora in testdata/fuzz also
 # run as plain tests under `make test`. On Go 1.26 a duration FUZZTIME can end

@@ -33,6 +33,8 @@ func runSandbox(ctx context.Context, args []string) error {
 	statusWrite := fs.String("status-write", "accept",
 		"what Omnidesk does with a status switch: accept, ignore (200, unchanged) or refuse (400)")
 	ready := fs.String("ready-file", "", "write the URLs as JSON to this file once listening")
+	addStaff := fs.Int("add-staff", 0, "employees to add to the three seed ones, each a staff member (Offline) and "+
+		"a Chaport operator with the same e-mail, staff<id>@acme.test (for load tests)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -41,6 +43,9 @@ func runSandbox(ctx context.Context, args []string) error {
 	}
 	if *budget < 1 {
 		return cli.Usagef("--omnidesk-budget must be at least 1")
+	}
+	if *addStaff < 0 || *addStaff > 10_000 {
+		return cli.Usagef("--add-staff must be between 0 and 10000")
 	}
 	writeMode, err := sandbox.ParseStatusWriteMode(*statusWrite)
 	if err != nil {
@@ -52,6 +57,7 @@ func runSandbox(ctx context.Context, args []string) error {
 		OmnideskAPIKey: os.Getenv("OMNIDESK_API_KEY"),
 		Omnidesk:       sandbox.OmnideskSettings{BudgetPerMinute: *budget, StatusWrite: writeMode},
 	})
+	sb.AddStaff(*addStaff)
 	if err := sb.Start(ctx); err != nil {
 		return fmt.Errorf("starting the sandbox: %w", portClashHint(err))
 	}

@@ -20,6 +20,9 @@ type Call struct {
 	// Cost is what the call took from the Omnidesk budget (writes cost 2).
 	Cost  int    `json:"cost,omitempty"`
 	Fault string `json:"fault,omitempty"`
+	// Remote is the client's address as the fake saw it (host:port), so
+	// that a test running several clients can tell whose call it was.
+	Remote string `json:"remote,omitempty"`
 }
 
 // maxCalls bounds the log so that a long demo cannot grow without limit.

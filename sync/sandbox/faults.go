@@ -121,7 +121,7 @@ func (s *Sandbox) faulty(service string, api http.Handler) http.Handler {
 			}
 		}
 		c := Call{Service: service, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-			At: s.clock.Now(), Fault: fault}
+			At: s.clock.Now(), Fault: fault, Remote: r.RemoteAddr}
 		if r.Method != http.MethodGet && len(body) > 0 {
 			c.Body = trimBody(body)
 		}

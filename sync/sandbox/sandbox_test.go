@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -260,5 +261,28 @@ func TestStaffEmailControlIsStrict(t *testing.T) {
 	}
 	if got[203] != "boris@acme.test" || got[202] != "boris@acme.test" || got[201] != "Anna@Acme.test" {
 		t.Fatalf("e-mails after the controls: %v", got)
+	}
+}
+
+// The call log names each call's client address, so that a test with
+// several clients (hub replicas, each reaching the fakes from its own
+// loopback address) can tell whose call it was.
+func TestCallLogNamesTheClient(t *testing.T) {
+	s, _ := startSandbox(t, Config{})
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 7)}}
+	hc := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	req, _ := http.NewRequest("GET", s.OmnideskURL+"/api/staff.json", nil)
+	req.SetBasicAuth(DefaultOmnideskEmail, DefaultOmnideskAPIKey)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Skipf("cannot call from 127.0.0.7 on this machine: %v", err)
+	}
+	resp.Body.Close()
+	calls := s.Calls("omnidesk", 0)
+	if len(calls) != 1 {
+		t.Fatalf("call log: %+v", calls)
+	}
+	if host, _, err := net.SplitHostPort(calls[0].Remote); err != nil || host != "127.0.0.7" {
+		t.Fatalf("remote %q, want 127.0.0.7:port", calls[0].Remote)
 	}
 }

@@ -2,42 +2,19 @@ package chaos
 
 import (
 	"fmt"
-	"net/http"
-	"slices"
-	"strings"
-	"sync"
 	"time"
 
+	"github.com/omnitray/omnitray/cmd/internal/sandboxlog"
 	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
 // ── the sandbox's call log ──
 
 // callLog copies the sandbox's bounded call log as it grows.
-type callLog struct {
-	sb    *sandbox.Sandbox
-	mu    sync.Mutex
-	calls []sandbox.Call
-	last  int
-	gap   bool
-}
+type callLog struct{ *sandboxlog.Tape }
 
-func (l *callLog) pull() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, c := range l.sb.Calls("", l.last) {
-		if c.Seq != l.last+1 {
-			l.gap = true
-		}
-		l.calls = append(l.calls, c)
-		l.last = c.Seq
-	}
-}
-
-func (l *callLog) all() []sandbox.Call {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.calls)
+func newCallLog(sb *sandbox.Sandbox) *callLog {
+	return &callLog{sandboxlog.NewTape(func(since int) []sandbox.Call { return sb.Calls("", since) })}
 }
 
 // history describes the last n status write attempts for an operator.
@@ -48,11 +25,9 @@ func (l *callLog) history(op string, n int) []string {
 
 // historyIn describes the status write attempts for an operator in [from, to].
 func (l *callLog) historyIn(op string, from, to time.Time) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	out := []string{}
-	for _, c := range l.calls {
-		if o, ok := statusWritePath(c); ok && o == op && !c.At.Before(from) && !c.At.After(to) {
+	for _, c := range l.All() {
+		if o, ok := sandboxlog.StatusWritePath(c); ok && o == op && !c.At.Before(from) && !c.At.After(to) {
 			s := fmt.Sprintf("%s %s → %d", c.At.Format("15:04:05.000"), c.Body, c.Status)
 			if c.Fault != "" {
 				s += " (injected " + c.Fault + ")"
@@ -63,52 +38,21 @@ func (l *callLog) historyIn(op string, from, to time.Time) []string {
 	return out
 }
 
-// statusWrite is one successful Chaport status write.
-type statusWrite struct {
-	at     time.Time
-	status string
-	ttl    int
-}
-
-func (w statusWrite) until() time.Time { return w.at.Add(time.Duration(w.ttl) * time.Second) }
-
-func (w statusWrite) String() string {
-	if w.status == "" {
-		return "none"
-	}
-	return fmt.Sprintf("%s ttl %ds at %s", w.status, w.ttl, w.at.Format("15:04:05.000"))
-}
-
-// statusWritePath returns the operator of a Chaport status write.
-func statusWritePath(c sandbox.Call) (string, bool) {
-	if c.Service != "chaport" || c.Method != http.MethodPost {
-		return "", false
-	}
-	rest, ok := strings.CutPrefix(c.Path, "/api/v1/operators/")
-	if !ok {
-		return "", false
-	}
-	op, ok := strings.CutSuffix(rest, "/status")
-	return op, ok && op != "" && !strings.Contains(op, "/")
-}
-
 // lastWrites returns, per operator, the last successful status write and
 // the time of the last successful online write.
-func (l *callLog) lastWrites() (map[string]statusWrite, map[string]time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	last := map[string]statusWrite{}
+func (l *callLog) lastWrites() (map[string]sandboxlog.Write, map[string]time.Time) {
+	last := map[string]sandboxlog.Write{}
 	online := map[string]time.Time{}
-	for _, c := range l.calls {
-		w, op, ok := successfulWrite(c)
+	for _, c := range l.All() {
+		w, op, ok := sandboxlog.SuccessfulWrite(c)
 		if !ok {
 			continue
 		}
-		if w.at.After(last[op].at) || last[op].status == "" {
+		if w.At.After(last[op].At) || last[op].Status == "" {
 			last[op] = w
 		}
-		if w.status == "online" && w.at.After(online[op]) {
-			online[op] = w.at
+		if w.Status == "online" && w.At.After(online[op]) {
+			online[op] = w.At
 		}
 	}
 	return last, online

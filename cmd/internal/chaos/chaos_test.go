@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/omnitray/omnitray/agent"
+	"github.com/omnitray/omnitray/cmd/internal/sandboxlog"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/hub"
 	"github.com/omnitray/omnitray/sync/hub/hubtest"
@@ -223,7 +224,7 @@ func runPhase(t *testing.T, cfg phaseConfig) phaseResult {
 		Seed: cfg.seed})
 	defer sb.Close()
 	sb.AddStaff(employees - 3)
-	calls := &callLog{sb: sb}
+	calls := newCallLog(sb)
 
 	// The roster: staff and operators share e-mails, which is how the hub
 	// links them.
@@ -264,7 +265,7 @@ func runPhase(t *testing.T, cfg phaseConfig) phaseResult {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				calls.pull()
+				calls.Pull()
 			}
 		}
 	})
@@ -389,7 +390,7 @@ func runPhase(t *testing.T, cfg phaseConfig) phaseResult {
 	hubs.stop()
 	cancel()
 	bg.Wait()
-	calls.pull()
+	calls.Pull()
 
 	// The figures.
 	res := report(t, cfg, calls, hubs, emps, flips, runStart, runEnd, settleEnd)
@@ -404,7 +405,7 @@ func runPhase(t *testing.T, cfg phaseConfig) phaseResult {
 			cfg.name, e.staffID, e.agent.State().Chaport, e.agent.State().LeaseExpires.Format("15:04:05.000"), e.opID,
 			strings.Join(calls.history(e.opID, 6), "; "))
 	}
-	if calls.gap {
+	if calls.Gap() {
 		t.Errorf("%s: the call log lost entries (the sandbox dropped them before they were read)", cfg.name)
 	}
 	for _, e := range emps {
@@ -468,7 +469,7 @@ type convergence struct {
 // Omnidesk status calls for (see TestChaos).
 func check(sb *sandbox.Sandbox, calls *callLog, emps []*employee, status map[int64]int64,
 	lastFlip map[int64]time.Time, runStart, now time.Time) convergence {
-	calls.pull()
+	calls.Pull()
 	st := sb.State()
 	staffStatus := map[int64]int64{}
 	for _, s := range st.Staff {
@@ -516,11 +517,11 @@ func check(sb *sandbox.Sandbox, calls *callLog, emps []*employee, status map[int
 		}
 		w := lastOK[e.opID]
 		switch {
-		case w.status == "offline":
+		case w.Status == "offline":
 			c.offlineWritten++
-		case w.status == "" && as.Chaport == "offline" && op.RealStatus == "offline":
+		case w.Status == "" && as.Chaport == "offline" && op.RealStatus == "offline":
 			c.alreadyOffline++
-		case w.status == "online" && !w.until().After(now):
+		case w.Status == "online" && !w.Until().After(now):
 			c.lapsed++
 			c.lapsedOps = append(c.lapsedOps, e)
 		default:
@@ -547,7 +548,7 @@ func summarize(problems []string) string {
 func report(t *testing.T, cfg phaseConfig, calls *callLog, hubs *hubRunner, emps []*employee,
 	flips []flip, runStart, runEnd, settleEnd time.Time) phaseResult {
 	var res phaseResult
-	all := calls.all()
+	all := calls.All()
 	otherWrites := 0
 	var odCalls []sandbox.Call
 	for _, c := range all {
@@ -555,7 +556,7 @@ func report(t *testing.T, cfg phaseConfig, calls *callLog, hubs *hubRunner, emps
 			odCalls = append(odCalls, c)
 			continue
 		}
-		if _, ok := statusWritePath(c); !ok {
+		if _, ok := sandboxlog.StatusWritePath(c); !ok {
 			continue
 		}
 		if c.At.Before(runStart) || c.At.After(runEnd) {
@@ -585,7 +586,7 @@ func report(t *testing.T, cfg phaseConfig, calls *callLog, hubs *hubRunner, emps
 		}
 		m.calls++
 		m.charged += c.Cost
-		m.attempted += unitCost(c)
+		m.attempted += sandboxlog.UnitCost(c)
 		if c.Status == http.StatusTooManyRequests || c.Status == http.StatusForbidden {
 			if c.Fault == sandbox.FaultRateLimit {
 				m.injected429++
@@ -627,7 +628,7 @@ func report(t *testing.T, cfg phaseConfig, calls *callLog, hubs *hubRunner, emps
 				mine = append(mine, c)
 			}
 		}
-		peak := peakWindow(mine, time.Minute)
+		peak := sandboxlog.PeakWindow(mine, time.Minute)
 		ready := "never ready"
 		if !life.ready.IsZero() {
 			ready = "ready after " + life.ready.Sub(life.start).Round(time.Millisecond).String()
@@ -654,28 +655,4 @@ func report(t *testing.T, cfg phaseConfig, calls *callLog, hubs *hubRunner, emps
 	t.Logf("%s: hub log: %s", cfg.name, hubs.log.summary())
 	t.Logf("%s: run and settle took %v", cfg.name, settleEnd.Sub(runStart).Round(time.Millisecond))
 	return res
-}
-
-// unitCost is what a call would cost from the budget had it been charged.
-func unitCost(c sandbox.Call) int {
-	if c.Method == http.MethodGet || c.Method == http.MethodHead {
-		return 1
-	}
-	return 2
-}
-
-// peakWindow is the most units attempted within any window of length w.
-func peakWindow(calls []sandbox.Call, w time.Duration) int {
-	sorted := slices.Clone(calls)
-	slices.SortFunc(sorted, func(a, b sandbox.Call) int { return a.At.Compare(b.At) })
-	peak, sum, lo := 0, 0, 0
-	for _, c := range sorted {
-		sum += unitCost(c)
-		for c.At.Sub(sorted[lo].At) >= w {
-			sum -= unitCost(sorted[lo])
-			lo++
-		}
-		peak = max(peak, sum)
-	}
-	return peak
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/omnitray/omnitray/agent"
+	"github.com/omnitray/omnitray/cmd/internal/sandboxlog"
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/hub"
 	"github.com/omnitray/omnitray/sync/hub/hubtest"
@@ -64,7 +65,7 @@ func TestAgentLearnsLateOperatorLink(t *testing.T) {
 		st := a.State()
 		written := st.Operator != nil && st.Operator.ID == sandbox.SeedOperatorAnna && st.Chaport == "offline" && st.LastError == ""
 		for _, c := range sb.Calls("chaport", 0) {
-			if op, ok := statusWritePath(c); ok && op == sandbox.SeedOperatorAnna && c.Status == 200 {
+			if op, ok := sandboxlog.StatusWritePath(c); ok && op == sandbox.SeedOperatorAnna && c.Status == 200 {
 				written = true
 			}
 		}

@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -9,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omnitray/omnitray/cmd/internal/sandboxlog"
 	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
@@ -68,33 +68,13 @@ func statusRuns(emps []*employee, initial map[int64]int64, flips []flip, runStar
 	return out
 }
 
-// span is a stretch of time, e.g. one in which an operator was online.
-type span struct{ from, to time.Time }
-
-// onlineSpans replays an operator's successful writes, oldest first: an
-// online write holds until its lease ends or the next write replaces it.
-func onlineSpans(writes []statusWrite) []span {
-	var out []span
-	for i, w := range writes {
-		if w.status != "online" {
-			continue
-		}
-		to := w.until()
-		if i+1 < len(writes) && writes[i+1].at.Before(to) {
-			to = writes[i+1].at
-		}
-		out = append(out, span{w.at, to})
-	}
-	return out
-}
-
 // outages are the stretches in which agents could not be served: from a
 // hub's stop (or the first hub's start) until its successor had been ready,
 // and had read the Chaport operators it links staff to, for maxBackoff
 // (by then every agent is back). A hub that never got there is out until
 // it stopped.
-func outages(hubs *hubRunner, all []sandbox.Call) []span {
-	var out []span
+func outages(hubs *hubRunner, all []sandbox.Call) []sandboxlog.Span {
+	var out []sandboxlog.Span
 	for i, life := range hubs.lives {
 		from := life.start
 		if i > 0 {
@@ -112,7 +92,7 @@ func outages(hubs *hubRunner, all []sandbox.Call) []span {
 		if !life.ready.IsZero() && !linked.IsZero() {
 			to = later(life.ready, linked).Add(maxBackoff)
 		}
-		out = append(out, span{from, to})
+		out = append(out, sandboxlog.Span{From: from, To: to})
 	}
 	return out
 }
@@ -130,15 +110,12 @@ func later(a, b time.Time) time.Time {
 // be seen. A lost transition fails the test in both phases.
 func checkRuns(t *testing.T, cfg phaseConfig, calls *callLog, hubs *hubRunner, emps []*employee,
 	initial map[int64]int64, flips []flip, runStart time.Time) {
-	all := calls.all()
-	okWrites := map[string][]statusWrite{}
+	all := calls.All()
+
 	var attempts = map[string][]time.Time{} // online write attempts, any outcome
 	var polls []time.Time                   // staff polls Omnidesk answered
 	for _, c := range all {
-		if w, op, ok := successfulWrite(c); ok {
-			okWrites[op] = append(okWrites[op], w)
-		}
-		if op, ok := statusWritePath(c); ok && strings.Contains(c.Body, `"online"`) {
+		if op, ok := sandboxlog.StatusWritePath(c); ok && strings.Contains(c.Body, `"online"`) {
 			attempts[op] = append(attempts[op], c.At)
 		}
 		if c.Service == "omnidesk" && c.Method == http.MethodGet && c.Path == "/api/staff.json" && c.Status == http.StatusOK {
@@ -146,10 +123,10 @@ func checkRuns(t *testing.T, cfg phaseConfig, calls *callLog, hubs *hubRunner, e
 		}
 	}
 	slices.SortFunc(polls, time.Time.Compare)
-	spans := map[string][]span{}
+	okWrites := sandboxlog.SuccessfulWrites(all)
+	spans := map[string][]sandboxlog.Span{}
 	for op, ws := range okWrites {
-		slices.SortStableFunc(ws, func(a, b statusWrite) int { return a.at.Compare(b.at) })
-		spans[op] = onlineSpans(ws)
+		spans[op] = sandboxlog.OnlineSpans(ws)
 	}
 	down := outages(hubs, all)
 	// judgedFrom is when the hub could know of the run; false if never.
@@ -165,8 +142,8 @@ func checkRuns(t *testing.T, cfg phaseConfig, calls *callLog, hubs *hubRunner, e
 		}
 		from := polls[i]
 		for _, o := range down {
-			if o.from.Before(r.end) && o.to.After(r.start) {
-				from = later(from, o.to)
+			if o.From.Before(r.end) && o.To.After(r.start) {
+				from = later(from, o.To)
 			}
 		}
 		return from, from.Before(r.end)
@@ -185,8 +162,8 @@ func checkRuns(t *testing.T, cfg phaseConfig, calls *callLog, hubs *hubRunner, e
 		if r.access {
 			var firstOK, firstTry time.Time
 			for _, w := range okWrites[r.opID] {
-				if w.status == "online" && !w.at.Before(from) && !w.at.After(r.end) {
-					firstOK = w.at
+				if w.Status == "online" && !w.At.Before(from) && !w.At.After(r.end) {
+					firstOK = w.At
 					break
 				}
 			}
@@ -220,8 +197,8 @@ func checkRuns(t *testing.T, cfg phaseConfig, calls *callLog, hubs *hubRunner, e
 			due := from.Add(offlineTakes)
 			var onlineAtEnd, lateOnline bool
 			for _, s := range spans[r.opID] {
-				lateOnline = lateOnline || (s.from.Before(r.end) && due.Before(s.to))
-				onlineAtEnd = onlineAtEnd || (s.from.Before(r.end) && !s.to.Before(r.end))
+				lateOnline = lateOnline || (s.From.Before(r.end) && due.Before(s.To))
+				onlineAtEnd = onlineAtEnd || (s.From.Before(r.end) && !s.To.Before(r.end))
 			}
 			if lateOnline && !onlineAtEnd {
 				off.late++
@@ -247,22 +224,6 @@ func checkRuns(t *testing.T, cfg phaseConfig, calls *callLog, hubs *hubRunner, e
 	if len(lost) > 0 {
 		t.Errorf("%s: transitions lost: %s", cfg.name, summarize(lost))
 	}
-}
-
-// successfulWrite decodes a Chaport status write the fake carried out.
-func successfulWrite(c sandbox.Call) (statusWrite, string, bool) {
-	op, ok := statusWritePath(c)
-	if !ok || c.Status != http.StatusOK {
-		return statusWrite{}, "", false
-	}
-	var body struct {
-		Status string `json:"status"`
-		TTL    int    `json:"ttl"`
-	}
-	if err := json.Unmarshal([]byte(c.Body), &body); err != nil {
-		return statusWrite{}, "", false
-	}
-	return statusWrite{at: c.At, status: body.Status, ttl: body.TTL}, op, true
 }
 
 // settle waits for every employee's state to converge after the run, then
@@ -303,8 +264,8 @@ func settle(t *testing.T, cfg phaseConfig, sb *sandbox.Sandbox, calls *callLog, 
 		}
 	}
 	onlineWrites := map[string]int{}
-	for _, cl := range calls.all() {
-		if w, op, ok := successfulWrite(cl); ok && w.status == "online" && w.at.After(convergedAt) {
+	for _, cl := range calls.All() {
+		if w, op, ok := sandboxlog.SuccessfulWrite(cl); ok && w.Status == "online" && w.At.After(convergedAt) {
 			onlineWrites[op]++
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/omnitray/omnitray/sync/sandbox"
 )
 
 var httpc = &http.Client{Timeout: 5 * time.Second}
@@ -49,16 +51,8 @@ func (s *stack) setStaffStatus(staff, status int64) time.Time {
 	return time.Now()
 }
 
-// call is one entry of the sandbox's call log.
-type call struct {
-	Seq     int       `json:"seq"`
-	At      time.Time `json:"at"`
-	Service string    `json:"service"`
-	Method  string    `json:"method"`
-	Path    string    `json:"path"`
-	Body    string    `json:"body"`
-	Status  int       `json:"status"`
-}
+// call is one entry of the sandbox's call log, as /_sandbox/calls gives it.
+type call = sandbox.Call
 
 func (s *stack) calls(service string, since int) []call {
 	s.t.Helper()

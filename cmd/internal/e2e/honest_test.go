@@ -18,9 +18,8 @@ func startBoris(t *testing.T, s *stack, args ...string) (*proc, []string) {
 		if agent.exited() {
 			t.Fatalf("the agent exited early (code %d)", agent.exitCode())
 		}
-		r := runProc(t, s.env, omnitrayBin, "status", "--json")
-		var st agentState
-		return r.code == 0 && json.Unmarshal([]byte(r.stdout), &st) == nil && st.Connection == "connected"
+		st, ok := readAgent(t, s.env)
+		return ok && st.Connection == "connected"
 	})
 	return agent, env
 }
@@ -91,14 +90,7 @@ func TestHeadlessStartAndStopLines(t *testing.T) {
 // writes nothing, even after the grace.
 func TestNoOfflineWriteWhenChaportIsAlreadyOffline(t *testing.T) {
 	s := startStack(t)
-	waitFor(t, "the hub to read Chaport's operator list", func() bool {
-		for _, c := range s.calls("chaport", 0) {
-			if c.Method == "GET" && c.Path == "/api/v1/operators" && c.Status == 200 {
-				return true
-			}
-		}
-		return false
-	})
+	waitFor(t, "the hub to read Chaport's operator list", s.operatorsRead)
 	seq := s.lastSeq()
 	agent, _ := startBoris(t, s, "--grace", "1s", "--lease", "3s")
 	r := runProc(t, s.env, omnitrayBin, "status", "--json")

@@ -14,16 +14,34 @@ import (
 // stopHub sends SIGTERM, as systemd or Ctrl-C does, and waits for a clean exit.
 func (s *stack) stopHub() {
 	s.t.Helper()
-	if err := s.hub.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		s.t.Fatal(err)
+	stopProc(s.t, s.hub)
+}
+
+// stopProc sends p SIGTERM and waits for a clean exit.
+func stopProc(t *testing.T, p *proc) {
+	t.Helper()
+	p.signal(t, syscall.SIGTERM)
+	waitClean(t, p)
+}
+
+// signal sends the process sig, failing the test if it cannot.
+func (p *proc) signal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("sending %s %v: %v", p.name, sig, err)
 	}
+}
+
+// waitClean waits for p, told to stop, to exit with code 0.
+func waitClean(t *testing.T, p *proc) {
+	t.Helper()
 	select {
-	case <-s.hub.done:
+	case <-p.done:
 	case <-time.After(guard):
-		s.t.Fatalf("the hub did not stop on SIGTERM; stderr:\n%s", s.hub.stderr.String())
+		t.Fatalf("%s did not stop on SIGTERM; stderr:\n%s", p.name, p.stderr.String())
 	}
-	if code := s.hub.exitCode(); code != 0 {
-		s.t.Fatalf("the hub exited %d on SIGTERM; stderr:\n%s", code, s.hub.stderr.String())
+	if code := p.exitCode(); code != 0 {
+		t.Fatalf("%s exited %d on SIGTERM; stderr:\n%s", p.name, code, p.stderr.String())
 	}
 }
 

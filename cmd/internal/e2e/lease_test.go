@@ -29,7 +29,9 @@ const (
 // agentState is the part of `omnitray status --json` the tests read.
 type agentState struct {
 	Connection string `json:"connection"`
-	Staff      struct {
+	// Hub is the replica the agent is connected to, of those --hub lists.
+	Hub   string `json:"hub"`
+	Staff struct {
 		ID int64 `json:"id"`
 	} `json:"staff"`
 	Operator *struct {
@@ -38,6 +40,15 @@ type agentState struct {
 	StatusID int64  `json:"status_id"`
 	Chaport  string `json:"chaport"`
 	Reason   string `json:"reason"`
+}
+
+// readAgent asks the agent running in env for its state; false if none
+// answers.
+func readAgent(t *testing.T, env []string) (agentState, bool) {
+	r := runProc(t, env, omnitrayBin, "status", "--json")
+	var st agentState
+	ok := r.code == 0 && json.Unmarshal([]byte(r.stdout), &st) == nil
+	return st, ok
 }
 
 // TestLeaseFollowsOmnideskStatus runs sandbox, hub and one headless agent
@@ -79,9 +90,8 @@ func TestLeaseFollowsOmnideskStatus(t *testing.T) {
 	// once the grace is over. Waiting for either keeps a write out of the
 	// steps below.
 	waitFor(t, "the agent to settle on offline", func() bool {
-		r := runProc(t, s.env, omnitrayBin, "status", "--json")
-		var st agentState
-		return r.code == 0 && json.Unmarshal([]byte(r.stdout), &st) == nil && st.Chaport == "offline"
+		st, ok := readAgent(t, s.env)
+		return ok && st.Chaport == "offline"
 	})
 
 	t.Run("a: Online writes online within a poll interval + 1s", func(t *testing.T) {

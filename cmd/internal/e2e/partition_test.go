@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"io"
 	"net"
 	"sync"
@@ -10,9 +9,12 @@ import (
 
 // linkProxy stands between the agent and the hub so that a test can cut the
 // network link (every connection dropped, new ones refused) and restore it.
+// A cluster test also puts one between each hub replica and the vendor
+// fakes, to tell the replicas' calls apart (see startLinkProxyFrom).
 type linkProxy struct {
 	ln     net.Listener
 	target string
+	dialer net.Dialer
 
 	mu    sync.Mutex
 	cut   bool
@@ -20,11 +22,21 @@ type linkProxy struct {
 }
 
 func startLinkProxy(t *testing.T, target string) *linkProxy {
+	return startLinkProxyFrom(t, target, nil)
+}
+
+// startLinkProxyFrom is startLinkProxy connecting to target from the
+// address from (nil: any), e.g. a loopback address of one hub replica's
+// own, which the sandbox's call log then names.
+func startLinkProxyFrom(t *testing.T, target string, from net.IP) *linkProxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &linkProxy{ln: ln, target: target}
+	if from != nil {
+		p.dialer.LocalAddr = &net.TCPAddr{IP: from}
+	}
 	t.Cleanup(func() { ln.Close(); p.setCut(true) })
 	go p.serve()
 	return p
@@ -44,7 +56,7 @@ func (p *linkProxy) serve() {
 			c.Close()
 			continue
 		}
-		up, err := net.Dial("tcp", p.target)
+		up, err := p.dialer.Dial("tcp", p.target)
 		if err != nil {
 			p.mu.Unlock()
 			c.Close()
@@ -71,14 +83,7 @@ func (p *linkProxy) setCut(cut bool) {
 
 // agentView is what `omnitray status --json` says, in part.
 func agentView(t *testing.T, s *stack, env []string) (connection string, statusID int64) {
-	r := runProc(t, env, omnitrayBin, "status", "--json")
-	var st struct {
-		Connection string `json:"connection"`
-		StatusID   int64  `json:"status_id"`
-	}
-	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &st) != nil {
-		return "", 0
-	}
+	st, _ := readAgent(t, env)
 	return st.Connection, st.StatusID
 }
 

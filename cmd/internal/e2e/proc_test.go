@@ -136,13 +136,22 @@ func runProc(t *testing.T, env []string, bin string, args ...string) result {
 // guard timeout. what names the condition in the failure.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(guard)
+	if !within(guard, cond) {
+		t.Fatalf("timed out after %s waiting for %s", guard, what)
+	}
+}
+
+// within polls cond every 75 ms until it holds (true) or limit has passed
+// (false), for a caller that reports the failure itself and goes on.
+func within(limit time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", guard, what)
+			return false
 		}
 		time.Sleep(75 * time.Millisecond)
 	}
+	return true
 }
 
 // sleepUntil waits out an observation window. It is used only where a test

@@ -49,6 +49,12 @@ type stack struct {
 	// another command (e.g. prlimit), when set before startHub.
 	hubConfig string
 	hubWrap   []string
+	// sandboxArgs are more flags for `omnitray sandbox` (e.g. --add-staff),
+	// when set before startSandbox.
+	sandboxArgs []string
+	// hubBase is every hub process's environment but its listen address:
+	// the vendors, their credentials, the secret and the config file.
+	hubBase []string
 }
 
 func startStack(t *testing.T) *stack {
@@ -71,9 +77,9 @@ func startStackWith(t *testing.T, edit func(*stack)) *stack {
 func (s *stack) startSandbox() {
 	t := s.t
 	ready := filepath.Join(t.TempDir(), "ready.json")
-	s.sandbox = startProc(t, s.env, omnitrayBin, "sandbox",
+	s.sandbox = startProc(t, s.env, omnitrayBin, append([]string{"sandbox",
 		"--chaport-listen", "127.0.0.1:0", "--omnidesk-listen", "127.0.0.1:0",
-		"--control-listen", "127.0.0.1:0", "--omnidesk-budget", "240", "--ready-file", ready)
+		"--control-listen", "127.0.0.1:0", "--omnidesk-budget", "240", "--ready-file", ready}, s.sandboxArgs...)...)
 	var urls struct{ Chaport, Omnidesk, Control string }
 	waitFor(t, "the sandbox's ready file", func() bool {
 		if s.sandbox.exited() {
@@ -100,7 +106,9 @@ func freePort(t *testing.T) string {
 	return addr
 }
 
-func (s *stack) startHub() {
+// prepareHub picks the hub secret and writes the hub config, which every
+// hub process of the stack (a restarted one, a cluster's replicas) shares.
+func (s *stack) prepareHub() {
 	t := s.t
 	raw := make([]byte, 32)
 	_, _ = rand.Read(raw)
@@ -109,12 +117,18 @@ func (s *stack) startHub() {
 	if err := os.WriteFile(cfg, []byte(s.hubConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	s.hubBase = with(s.env, "OMNIDESK_URL="+s.omnideskURL, "OMNIDESK_EMAIL=api@acme.test",
+		"OMNIDESK_API_KEY=sandbox-omnidesk-key", "CHAPORT_URL="+s.chaportURL,
+		"CHAPORT_TOKEN=sandbox-chaport-token", "OMNITRAY_HUB_SECRET="+s.secret,
+		"OMNITRAY_HUB_CONFIG="+cfg)
+}
+
+func (s *stack) startHub() {
+	t := s.t
+	s.prepareHub()
 	for attempt := 1; ; attempt++ {
 		addr := freePort(t)
-		s.hubEnv = with(s.env, "OMNIDESK_URL="+s.omnideskURL, "OMNIDESK_EMAIL=api@acme.test",
-			"OMNIDESK_API_KEY=sandbox-omnidesk-key", "CHAPORT_URL="+s.chaportURL,
-			"CHAPORT_TOKEN=sandbox-chaport-token", "OMNITRAY_HUB_SECRET="+s.secret,
-			"OMNITRAY_HUB_LISTEN="+addr, "OMNITRAY_HUB_CONFIG="+cfg)
+		s.hubEnv = with(s.hubBase, "OMNITRAY_HUB_LISTEN="+addr)
 		s.runHub()
 		s.hubURL = "http://" + addr
 		if s.waitHubReady() {
@@ -164,17 +178,19 @@ func (s *stack) waitHubReady() bool {
 			return false
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return false
-		}
-		for _, c := range s.calls("chaport", 0) {
-			if c.Method == "GET" && c.Path == "/api/v1/operators" && c.Status == 200 {
-				return true
-			}
-		}
-		return false
+		return resp.StatusCode == http.StatusOK && s.operatorsRead()
 	})
 	return !exited
+}
+
+// operatorsRead reports whether a hub has read Chaport's operator list.
+func (s *stack) operatorsRead() bool {
+	for _, c := range s.calls("chaport", 0) {
+		if c.Method == "GET" && c.Path == "/api/v1/operators" && c.Status == 200 {
+			return true
+		}
+	}
+	return false
 }
 
 // token asks `omnitray-hub token` for an agent token, as an admin would.
