@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	cryptorand "crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -90,11 +91,15 @@ type Event struct {
 
 // Client keeps one agent connected to its hub.
 type Client struct {
-	opts    ClientOptions
-	urls    []string // URL, then URLs; no duplicates
-	log     *slog.Logger
-	running atomic.Bool
-	nextID  atomic.Uint64
+	opts ClientOptions
+	urls []string // URL, then URLs; no duplicates
+	// instance names this client, the same on every connection it makes
+	// (InstanceHeader), so that hub replicas tell a computer reconnecting
+	// from another replica from a second computer.
+	instance string
+	log      *slog.Logger
+	running  atomic.Bool
+	nextID   atomic.Uint64
 
 	mu   sync.Mutex
 	live *session // set once a snapshot arrived; nil otherwise
@@ -143,7 +148,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	if opts.Rand == nil {
 		opts.Rand = rand.Float64
 	}
-	return &Client{opts: opts, urls: urls, log: opts.Logger}, nil
+	return &Client{opts: opts, instance: cryptorand.Text(), urls: urls, log: opts.Logger}, nil
 }
 
 // Run keeps the feed connected until ctx is done, reporting on out, which

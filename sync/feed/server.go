@@ -56,6 +56,29 @@ func (o ServerOptions) withDefaults() ServerOptions {
 	return o
 }
 
+// InstanceHeader carries a random name an agent keeps for as long as it
+// runs, on every connection to every replica: a hub replica that sees an
+// employee's computer reconnect elsewhere after a replica died knows the
+// old session for the same computer, not a second one (sync/hub's
+// remotedevices.go). It is no secret and proves nothing; at worst a wrong
+// one merges two computers' entries in the devices list.
+const InstanceHeader = "Omnitray-Instance"
+
+// AgentInstance reads InstanceHeader: up to 64 letters, digits, '-' or '_',
+// else "".
+func AgentInstance(r *http.Request) string {
+	v := r.Header.Get(InstanceHeader)
+	if len(v) == 0 || len(v) > 64 {
+		return ""
+	}
+	for _, c := range v {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return ""
+		}
+	}
+	return v
+}
+
 // BearerToken extracts the token from the handshake's "Authorization: Bearer"
 // header, or returns "". It deliberately never looks at the URL query:
 // URLs end up in access logs, proxies and shell history.

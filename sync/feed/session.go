@@ -151,6 +151,7 @@ func (f *firstError) get() error {
 func (c *Client) dial(ctx context.Context, url string) (*websocket.Conn, error) {
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+c.opts.Token)
+	h.Set(InstanceHeader, c.instance)
 	ws, resp, err := c.opts.Dialer.DialContext(ctx, url, h)
 	if err == nil {
 		return ws, nil

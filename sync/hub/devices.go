@@ -45,13 +45,29 @@ func (r *subscribers) devices(staffID int64) map[*session]feed.Devices {
 	var all []computer
 	for _, s := range r.of(staffID) {
 		all = append(all, computer{remoteDevice{Host: s.device.host, State: s.device.state, Since: s.device.since,
-			Joined: s.joined, Seq: s.seq, node: r.node}, s})
+			Joined: s.joined, Seq: s.seq, Instance: s.instance, node: r.node}, s})
 	}
 	local := len(all)
 	for _, d := range r.remoteOf(staffID) {
 		all = append(all, computer{dev: d})
 	}
 	slices.SortFunc(all, func(a, b computer) int { return compareDevices(a.dev, b.dev) })
+	// One agent seen on two replicas is one computer that moved: its
+	// session on a replica that died lingers there until that replica's
+	// word expires, and must not keep the operator from the live one.
+	latest := map[string]int{}
+	for i, c := range all {
+		if c.dev.Instance != "" {
+			latest[c.dev.Instance] = i // sorted by join time: the last wins
+		}
+	}
+	kept := all[:0:0]
+	for i, c := range all {
+		if j, ok := latest[c.dev.Instance]; !ok || j == i || c.s != nil {
+			kept = append(kept, c) // this replica's own sessions stay listed until they close
+		}
+	}
+	all = kept
 	owner := -1
 	for i, c := range all {
 		if (device{state: c.dev.State}).present() {

@@ -237,3 +237,10 @@ func (d *directory) statusUsable(id int64) bool {
 	defer d.mu.Unlock()
 	return d.co.statusUsable(id)
 }
+
+// hasCatalogue reports whether a status catalogue is in.
+func (d *directory) hasCatalogue() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.co.statuses != nil
+}

@@ -135,12 +135,7 @@ func New(cfg Config) (*Hub, error) {
 	if cfg.Replicas != nil {
 		h.rep = &replication{r: cfg.Replicas, hub: h, fails: map[string]bool{}}
 		h.dir.subs.node = cfg.Replicas.Node()
-		revs, err := newSharedRevocations(ctx, tokens.revs, h.rep)
-		if err != nil {
-			cancel()
-			return nil, err
-		}
-		tokens.revs = revs
+		tokens.revs = newSharedRevocations(ctx, tokens.revs, h.rep)
 	}
 	tokens.ended = func(s *session, code int) {
 		cause, reason := history.CauseTokenRevoked, feed.ReasonTokenRevoked
@@ -259,6 +254,11 @@ func (h *Hub) omnideskCallAs(ctx context.Context, cost int, urgent bool, call fu
 // now and then, the staff list as often as the budget share allows.
 func (h *Hub) staffLoop(ctx context.Context) {
 	var catalogueAt time.Time
+	if h.rep != nil && h.dir.hasCatalogue() {
+		// A new leader has the catalogue from the shared state: the staff
+		// poll goes first, a pacing slot sooner after a failover.
+		catalogueAt = h.clock.Now()
+	}
 	var polls failstreak.Streak
 	for ctx.Err() == nil {
 		if catalogueAt.IsZero() || h.clock.Now().Sub(catalogueAt) >= time.Duration(h.cfg.File.CatalogueRefresh) {

@@ -35,7 +35,10 @@ type remoteDevice struct {
 	Since  time.Time `json:"since,omitzero"`
 	Joined time.Time `json:"joined"`
 	Seq    uint64    `json:"seq"`
-	node   string
+	// Instance is the agent's (feed.InstanceHeader): the same computer
+	// connected to two replicas is one computer, the later session.
+	Instance string `json:"instance,omitempty"`
+	node     string
 }
 
 type devicesMsg struct {
@@ -64,7 +67,7 @@ func (r *subscribers) localDevices(staffID int64) []remoteDevice {
 	var out []remoteDevice
 	for s := range r.byStaff[staffID] {
 		out = append(out, remoteDevice{Host: s.device.host, State: s.device.state, Since: s.device.since,
-			Joined: s.joined, Seq: s.seq})
+			Joined: s.joined, Seq: s.seq, Instance: s.instance})
 	}
 	return out
 }

@@ -236,7 +236,7 @@ func (h *Hub) follow(ctx context.Context) error {
 		},
 	}
 	for key, apply := range watches {
-		err := rp.r.Watch(ctx, key, func(k string, data []byte) {
+		h.watchShared(ctx, key, func(k string, data []byte) {
 			if k != key || rp.isLeading() {
 				return // the leader applied its own read already
 			}
@@ -244,11 +244,36 @@ func (h *Hub) follow(ctx context.Context) error {
 				h.log.Warn("ignoring malformed shared state", "key", k, "err", err)
 			}
 		})
-		if err != nil {
-			return fmt.Errorf("watching the shared %s: %w", key, err)
-		}
 	}
 	return nil
+}
+
+// watchShared watches the shared state under prefix until ctx ends. While
+// the cluster forms (every replica started at once) the shared state may
+// not answer yet, so a watch that cannot start is tried again, backing off
+// to 5 s, and its failure logged once, rather than stopping the hub.
+func (h *Hub) watchShared(ctx context.Context, prefix string, handle func(key string, data []byte)) {
+	go func() {
+		delay := 250 * time.Millisecond
+		for {
+			err := h.rep.r.Watch(ctx, prefix, handle)
+			if ctx.Err() != nil {
+				return
+			}
+			h.rep.note("watch "+prefix, err, "watching the cluster's shared state failed; trying again")
+			if err == nil {
+				return
+			}
+			t := h.clock.NewTimer(delay)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C():
+			}
+			delay = min(delay*2, 5*time.Second)
+		}
+	}()
 }
 
 // takeOver starts a leadership term: the budget the last leader left, and
@@ -256,9 +281,7 @@ func (h *Hub) follow(ctx context.Context) error {
 // service is in place.
 func (h *Hub) takeOver(ctx context.Context) error {
 	rp := h.rep
-	get, cancel := context.WithTimeout(ctx, sharedStateTimeout)
-	data, err := rp.r.Get(get, keyBudget)
-	cancel()
+	data, err := h.sharedBudget(ctx)
 	var st budgetState
 	switch {
 	case errors.Is(err, ErrNoState):
@@ -277,6 +300,33 @@ func (h *Hub) takeOver(ctx context.Context) error {
 		h.pace.backoff(time.Minute)
 	}
 	return rp.r.Serve(ctx, subjectSwitch, h.serveSwitch)
+}
+
+// takeOverPatience is how long a new leader tries to read the budget the
+// last one left before it waits a minute out instead: the shared state may
+// be electing a leader of its own (NATS takes 4–9 s), and a minute without
+// polls costs every employee more than a few seconds of trying.
+const takeOverPatience = 10 * time.Second
+
+// sharedBudget reads the last leader's budget, trying again for up to
+// takeOverPatience while the shared state does not answer.
+func (h *Hub) sharedBudget(ctx context.Context) ([]byte, error) {
+	deadline := h.clock.Now().Add(takeOverPatience)
+	for {
+		get, cancel := context.WithTimeout(ctx, sharedStateTimeout)
+		data, err := h.rep.r.Get(get, keyBudget)
+		cancel()
+		if err == nil || errors.Is(err, ErrNoState) || ctx.Err() != nil || !h.clock.Now().Before(deadline) {
+			return data, err
+		}
+		t := h.clock.NewTimer(500 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C():
+		}
+	}
 }
 
 // shareBudget writes the pacer's state where the next leader finds it. It

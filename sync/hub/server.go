@@ -30,6 +30,8 @@ type session struct {
 	// them across replicas (remotedevices.go).
 	seq    uint64
 	joined time.Time
+	// instance is the agent's feed.InstanceHeader ("" for an old agent).
+	instance string
 	// device is the computer, as its agent reports it (devices.go);
 	// written by the subscriber registry, under the directory's lock.
 	device device
@@ -93,7 +95,7 @@ func (h *Hub) serveFeed(w http.ResponseWriter, r *http.Request) {
 		h.log.Debug("websocket upgrade failed", "err", err)
 		return
 	}
-	s := &session{hub: h, staffID: staffID, token: claims, joined: h.clock.Now(), conn: conn, requests: h.cfg.File.Limits.newRequestLimiter(),
+	s := &session{hub: h, staffID: staffID, token: claims, joined: h.clock.Now(), instance: feed.AgentInstance(r), conn: conn, requests: h.cfg.File.Limits.newRequestLimiter(),
 		device: device{since: h.clock.Now()}}
 	joined, evicted, err := h.dir.join(staffID, s, h.cfg.File.Limits.SessionsPerStaff, h.cfg.OmnideskURL, func(snap feed.Snapshot) error {
 		env, err := feed.NewEnvelope(feed.TypeSnapshot, "", h.withChaport(snap))

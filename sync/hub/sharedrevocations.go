@@ -3,7 +3,6 @@ package hub
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"sync"
 )
@@ -32,10 +31,11 @@ type sharedRevocations struct {
 }
 
 // newSharedRevocations wraps own (the file's list) and starts watching the
-// other replicas' revocations; it returns once their current ones are in.
-func newSharedRevocations(ctx context.Context, own revocationList, rep *replication) (*sharedRevocations, error) {
+// other replicas' revocations (in the background: the shared state may not
+// answer yet while the cluster forms).
+func newSharedRevocations(ctx context.Context, own revocationList, rep *replication) *sharedRevocations {
 	s := &sharedRevocations{own: own, rep: rep, node: rep.r.Node(), others: map[string]TokenRegistry{}}
-	err := rep.r.Watch(ctx, keyRevocations, func(key string, data []byte) {
+	rep.hub.watchShared(ctx, keyRevocations, func(key string, data []byte) {
 		node := strings.TrimPrefix(key, keyRevocations)
 		if node == s.node {
 			return
@@ -50,10 +50,7 @@ func newSharedRevocations(ctx context.Context, own revocationList, rep *replicat
 		s.news = true
 		s.mu.Unlock()
 	})
-	if err != nil {
-		return nil, fmt.Errorf("watching the other replicas' token revocations: %w", err)
-	}
-	return s, nil
+	return s
 }
 
 // Refresh reads the own file again, shares its revocations if they changed
