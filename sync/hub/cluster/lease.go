@@ -435,6 +435,17 @@ func (c *Cluster) moveKVLeaders(ctx context.Context) {
 // if two others are current: with fewer, a killed leader would leave no
 // quorum anyway, and a step-down would only pause the stream.
 func (c *Cluster) stepDownStream(ctx context.Context, stream string) error {
+	// Only with every replica heard from lately: a replica that froze (or
+	// died) moments ago may still count as current to the stream, and a
+	// step-down that hands the stream to it stalls the stream for a whole
+	// election, the lease with it: the new hub leader would lose its lease
+	// moments after winning it.
+	c.mu.Lock()
+	alive := c.aliveCount(c.opts.now())
+	c.mu.Unlock()
+	if alive < c.size-1 {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	s, err := c.js.Stream(ctx, stream)
