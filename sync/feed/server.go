@@ -111,16 +111,24 @@ type ServerConn struct {
 	serving bool
 }
 
+// writeBuffers are the feed connections' write buffers, lent for one
+// frame at a time.
+var writeBuffers = &sync.Pool{}
+
 // Accept upgrades a request the caller has already authenticated (see
 // BearerToken). On error the HTTP answer has already been written.
 func Accept(w http.ResponseWriter, r *http.Request, opts ServerOptions) (*ServerConn, error) {
 	opts = opts.withDefaults()
-	// Buffer sizes stay 0: gorilla then reuses the buffers net/http
+	// The read buffer size stays 0: gorilla then reuses the one net/http
 	// already holds for the hijacked connection instead of allocating
-	// ~9 KiB more per agent (a hub holds thousands).
+	// more per agent (a hub holds thousands). Write buffers come from a
+	// pool shared by all connections: an agent is written to a few times a
+	// minute, so holding a buffer for each between writes is waste (about
+	// 4 KiB an agent).
 	up := websocket.Upgrader{
 		HandshakeTimeout: opts.WriteWait,
 		CheckOrigin:      opts.CheckOrigin,
+		WriteBufferPool:  writeBuffers,
 	}
 	ws, err := up.Upgrade(w, r, nil)
 	if err != nil {
