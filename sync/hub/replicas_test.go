@@ -19,18 +19,9 @@ import (
 // switch asked on the follower is made by the leader; a new leader carries
 // on with the budget the last one left, and the old one is fenced off.
 func TestReplicasShareOnePoller(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	sb := hubtest.StartSandbox(t, ctx, sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: 240}})
-	cl := hubtest.NewCluster()
-	start := func(node string) *hubtest.Running {
-		return hubtest.Serve(t, ctx, hubtest.New(t, sb, `{"chats": {"enabled": false}, "min_poll_interval": "100ms"}`,
-			func(c *hub.Config) { c.Replicas = cl.Replica(node) }))
-	}
-	a, b := start("a"), start("b")
-	cl.Elect("a")
-	a.WaitReady(t, 15*time.Second)
-	b.WaitReady(t, 15*time.Second) // from a's pages: b never polled
+	p := startReplicaPair(t, 240, replicaHubFile, nil, nil)
+	sb, cl, a, b := p.sb, p.cl, p.a, p.b
+	// b is ready from a's pages: it never polled.
 	if n := hub.OmnideskCalls(b.Hub); n != 0 {
 		t.Fatalf("the follower made %d Omnidesk calls", n)
 	}
@@ -73,6 +64,44 @@ func TestReplicasShareOnePoller(t *testing.T) {
 	}
 }
 
+// replicaPair is two hubs, a and b, as replicas of one cluster on the
+// in-process engine (hubtest.Cluster), on a new sandbox with the given
+// Omnidesk budget: a leads, and both are ready (b from a's pages). prepare,
+// if set, edits each hub's config and then sees the hub before it runs.
+type replicaPair struct {
+	sb   *sandbox.Sandbox
+	cl   *hubtest.Cluster
+	a, b *hubtest.Running
+}
+
+func startReplicaPair(t *testing.T, budget int, file string, configure func(node string, c *hub.Config),
+	prepare func(node string, h *hub.Hub)) replicaPair {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	p := replicaPair{sb: hubtest.StartSandbox(t, ctx, sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: budget}}),
+		cl: hubtest.NewCluster()}
+	start := func(node string) *hubtest.Running {
+		h := hubtest.New(t, p.sb, file, func(c *hub.Config) {
+			c.Replicas = p.cl.Replica(node)
+			if configure != nil {
+				configure(node, c)
+			}
+		})
+		if prepare != nil {
+			prepare(node, h)
+		}
+		return hubtest.Serve(t, ctx, h)
+	}
+	p.a, p.b = start("a"), start("b")
+	p.cl.Elect("a")
+	p.a.WaitReady(t, 15*time.Second)
+	p.b.WaitReady(t, 15*time.Second)
+	return p
+}
+
+const replicaHubFile = `{"chats": {"enabled": false}, "min_poll_interval": "100ms"}`
+
 func healthRole(t *testing.T, hubURL string) string {
 	t.Helper()
 	resp, err := http.Get(hubURL + "/healthz")
@@ -93,18 +122,8 @@ func healthRole(t *testing.T, hubURL string) string {
 // computer sees both, one keeps the operator, and locking it hands the
 // operator to the other across the replicas.
 func TestReplicasShareAnEmployeesComputers(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	sb := hubtest.StartSandbox(t, ctx, sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: 1_000_000}})
-	cl := hubtest.NewCluster()
-	start := func(node string) *hubtest.Running {
-		return hubtest.Serve(t, ctx, hubtest.New(t, sb, `{"chats": {"enabled": false}, "min_poll_interval": "100ms"}`,
-			func(c *hub.Config) { c.Replicas = cl.Replica(node) }))
-	}
-	a, b := start("a"), start("b")
-	cl.Elect("a")
-	a.WaitReady(t, 15*time.Second)
-	b.WaitReady(t, 15*time.Second)
+	p := startReplicaPair(t, 1_000_000, replicaHubFile, nil, nil)
+	sb, a, b := p.sb, p.a, p.b
 
 	desk := connect(t, &stack{sb: sb, hubURL: a.URL}, sandbox.SeedStaffAnna)
 	desk.report("desk", feed.PresencePresent)
@@ -125,21 +144,11 @@ func TestReplicasShareAnEmployeesComputers(t *testing.T) {
 // A revocation written to one replica's state directory cuts the employee
 // off on another replica too.
 func TestReplicasShareRevocations(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	sb := hubtest.StartSandbox(t, ctx, sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: 1_000_000}})
-	cl := hubtest.NewCluster()
-	start := func(node, dir string) *hubtest.Running {
-		return hubtest.Serve(t, ctx, hubtest.New(t, sb, `{"chats": {"enabled": false}, "min_poll_interval": "100ms"}`,
-			func(c *hub.Config) { c.Replicas, c.StateDir = cl.Replica(node), dir }))
-	}
-	dirA := t.TempDir()
-	a, b := start("a", dirA), start("b", t.TempDir())
-	cl.Elect("a")
-	a.WaitReady(t, 15*time.Second)
-	b.WaitReady(t, 15*time.Second)
+	dirs := map[string]string{"a": t.TempDir(), "b": t.TempDir()}
+	p := startReplicaPair(t, 1_000_000, replicaHubFile, func(node string, c *hub.Config) { c.StateDir = dirs[node] }, nil)
+	dirA := dirs["a"]
 
-	onB := (&guardStack{run: b}).agent(t, hubtest.Token(t, sandbox.SeedStaffAnna))
+	onB := (&guardStack{run: p.b}).agent(t, hubtest.Token(t, sandbox.SeedStaffAnna))
 	onB.waitConnected(t)
 	if err := hub.RevokeStaff(dirA, sandbox.SeedStaffAnna, time.Now()); err != nil {
 		t.Fatal(err)
@@ -153,30 +162,21 @@ func TestReplicasShareRevocations(t *testing.T) {
 // replica, once; the next leader starts from the shared chat state and
 // does not announce it again.
 func TestReplicasAnnounceAHandoverOnce(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	sb := hubtest.StartSandbox(t, ctx, sandbox.Config{Omnidesk: sandbox.OmnideskSettings{BudgetPerMinute: 1_000_000}})
+	polls := map[string]chan hub.ChatPollStats{"a": make(chan hub.ChatPollStats, 64), "b": make(chan hub.ChatPollStats, 64)}
+	p := startReplicaPair(t, 1_000_000, `{"chats": {"poll_interval": "1s"}, "min_poll_interval": "100ms"}`, nil,
+		func(node string, h *hub.Hub) {
+			hub.SetChatHook(h, func(st hub.ChatPollStats) {
+				select {
+				case polls[node] <- st:
+				default:
+				}
+			})
+		})
+	sb, cl := p.sb, p.cl
 	if err := sb.SetStaffStatus(sandbox.SeedStaffAnna, sandbox.StatusOnline); err != nil {
 		t.Fatal(err)
 	}
-	cl := hubtest.NewCluster()
-	polls := map[string]chan hub.ChatPollStats{"a": make(chan hub.ChatPollStats, 64), "b": make(chan hub.ChatPollStats, 64)}
-	start := func(node string) *hubtest.Running {
-		h := hubtest.New(t, sb, `{"chats": {"poll_interval": "1s"}, "min_poll_interval": "100ms"}`,
-			func(c *hub.Config) { c.Replicas = cl.Replica(node) })
-		hub.SetChatHook(h, func(st hub.ChatPollStats) {
-			select {
-			case polls[node] <- st:
-			default:
-			}
-		})
-		return hubtest.Serve(t, ctx, h)
-	}
-	a, b := start("a"), start("b")
-	cl.Elect("a")
-	a.WaitReady(t, 15*time.Second)
-	b.WaitReady(t, 15*time.Second)
-	anna := connect(t, &stack{sb: sb, hubURL: b.URL}, sandbox.SeedStaffAnna)
+	anna := connect(t, &stack{sb: sb, hubURL: p.b.URL}, sandbox.SeedStaffAnna)
 
 	startChat(t, sb, "Vera", handoverTo(sandbox.SeedOperatorAnna))
 	if got := anna.chatEvents(1)[0]; got.Kind != feed.ChatHandover || got.OperatorID != sandbox.SeedOperatorAnna {

@@ -174,38 +174,10 @@ func (rp *replication) fence() error {
 func (h *Hub) follow(ctx context.Context) error {
 	rp := h.rep
 	subs := map[string]func([]byte) error{
-		subjectStaffPage: func(data []byte) error {
-			var m staffPageMsg
-			if err := json.Unmarshal(data, &m); err != nil {
-				return err
-			}
-			h.applyStaffPage(m.Staff, m.At, m.Complete)
-			return nil
-		},
-		subjectObserved: func(data []byte) error {
-			var m observedMsg
-			if err := json.Unmarshal(data, &m); err != nil {
-				return err
-			}
-			h.applyObserved(m.Staff, m.Status, m.At, m.SwitchedOn)
-			return nil
-		},
-		subjectHistory: func(data []byte) error {
-			var m historyMsg
-			if err := json.Unmarshal(data, &m); err != nil {
-				return err
-			}
-			h.applyHistory(m)
-			return nil
-		},
-		subjectLease: func(data []byte) error {
-			var m leaseMsg
-			if err := json.Unmarshal(data, &m); err != nil {
-				return err
-			}
-			h.dir.setOnlineUntil(m.Operator, m.Until)
-			return nil
-		},
+		subjectStaffPage: decoded(func(m staffPageMsg) { h.applyStaffPage(m.Staff, m.At, m.Complete) }),
+		subjectObserved:  decoded(func(m observedMsg) { h.applyObserved(m.Staff, m.Status, m.At, m.SwitchedOn) }),
+		subjectHistory:   decoded(h.applyHistory),
+		subjectLease:     decoded(func(m leaseMsg) { h.dir.setOnlineUntil(m.Operator, m.Until) }),
 	}
 	for subject, apply := range subs {
 		err := rp.r.Subscribe(ctx, subject, func(data []byte) {
@@ -218,22 +190,8 @@ func (h *Hub) follow(ctx context.Context) error {
 		}
 	}
 	watches := map[string]func([]byte) error{
-		keyCatalogue: func(data []byte) error {
-			var sts []omnidesk.StaffStatus
-			if err := json.Unmarshal(data, &sts); err != nil {
-				return err
-			}
-			h.applyCatalogue(sts)
-			return nil
-		},
-		keyOperators: func(data []byte) error {
-			var m operatorsMsg
-			if err := json.Unmarshal(data, &m); err != nil {
-				return err
-			}
-			h.applyOperators(m.Operators, m.At)
-			return nil
-		},
+		keyCatalogue: decoded(func(sts []omnidesk.StaffStatus) { h.applyCatalogue(sts) }),
+		keyOperators: decoded(func(m operatorsMsg) { h.applyOperators(m.Operators, m.At) }),
 	}
 	for key, apply := range watches {
 		h.watchShared(ctx, key, func(k string, data []byte) {
@@ -246,6 +204,18 @@ func (h *Hub) follow(ctx context.Context) error {
 		})
 	}
 	return nil
+}
+
+// decoded is apply behind the JSON decoding of its argument.
+func decoded[T any](apply func(T)) func([]byte) error {
+	return func(data []byte) error {
+		var m T
+		if err := json.Unmarshal(data, &m); err != nil {
+			return err
+		}
+		apply(m)
+		return nil
+	}
 }
 
 // watchShared watches the shared state under prefix until ctx ends. While
