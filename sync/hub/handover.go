@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/omnitray/omnitray/sync/feed"
 	"github.com/omnitray/omnitray/sync/handover"
@@ -18,11 +19,11 @@ import (
 
 // newChatWatcher wires the watcher to the hub; Run starts it when the
 // "chats" section leaves it on.
-func (h *Hub) newChatWatcher() *handover.Watcher {
+func (h *Hub) newChatWatcher(ctx context.Context) *handover.Watcher {
 	env := handover.Env{Chaport: h.cfg.Chaport, Audience: chatAudience{h},
 		Clock: h.clock, Log: h.log, MaxFrameBytes: h.cfg.Feed.MaxFrameBytes, Hook: h.chatHook}
 	if h.rep != nil {
-		env.State = sharedChatState{h}
+		env.State = sharedChatState{h, ctx}
 	}
 	return handover.New(h.cfg.File.Chats, env)
 }
@@ -37,12 +38,35 @@ const keyChatState = "chat-state"
 // nor announce what its last poll found (handover.ErrNotOwner). The state
 // is compressed: thousands of remembered chats would come close to the
 // engine's message size as plain JSON.
-type sharedChatState struct{ h *Hub }
+type sharedChatState struct {
+	h   *Hub
+	ctx context.Context // the leadership term's
+}
 
+// Load waits for the shared state rather than start without it: a watcher
+// without its memory would announce again every recent hand-over. The
+// shared state may be electing a leader of its own just after a failover.
 func (s sharedChatState) Load() ([]byte, error) {
-	ctx, cancel := context.WithTimeout(s.h.ctx, sharedStateTimeout)
-	defer cancel()
-	data, err := s.h.rep.r.Get(ctx, keyChatState)
+	var data []byte
+	var err error
+	for {
+		ctx, cancel := context.WithTimeout(s.ctx, sharedStateTimeout)
+		data, err = s.h.rep.r.Get(ctx, keyChatState)
+		cancel()
+		if err == nil || errors.Is(err, ErrNoState) || s.ctx.Err() != nil {
+			if s.ctx.Err() == nil {
+				s.h.rep.note("get "+keyChatState, nil, "")
+			}
+			break
+		}
+		s.h.rep.note("get "+keyChatState, err, "reading the shared chat state failed; the chat watcher waits for it")
+		t := s.h.clock.NewTimer(time.Second)
+		select {
+		case <-s.ctx.Done():
+			t.Stop()
+		case <-t.C():
+		}
+	}
 	if errors.Is(err, ErrNoState) {
 		// A cluster's first leader starts from the file a single hub kept.
 		if f := s.h.cfg.File.Chats.StateFile; f != "" {
@@ -70,6 +94,8 @@ func (s sharedChatState) Save(data []byte) error {
 	zw := gzip.NewWriter(&buf)
 	_, _ = zw.Write(data)
 	_ = zw.Close()
+	// The term's context may have ended (Run's last save): the save is
+	// still the proven leader's, so it gets its own deadline.
 	ctx, cancel := context.WithTimeout(s.h.ctx, sharedStateTimeout)
 	defer cancel()
 	if err := s.h.rep.r.Put(ctx, keyChatState, buf.Bytes()); err != nil {

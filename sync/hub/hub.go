@@ -204,7 +204,7 @@ func (h *Hub) lead(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	if h.cfg.File.Chats.On() {
-		w := h.newChatWatcher()
+		w := h.newChatWatcher(ctx)
 		wg.Go(func() { w.Run(ctx) })
 	}
 	wg.Go(func() { h.operatorLoop(ctx) }) // it may pin links: done before the final save

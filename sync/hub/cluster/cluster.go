@@ -393,8 +393,14 @@ func (c *Cluster) replicas() int { return min(3, c.size) }
 // of the replicas has elected its meta leader, and an R3 bucket is created
 // only with three replicas up.
 func (c *Cluster) openBuckets(ctx context.Context) {
+	// The lease is on disk too, though it is renewed every RenewEvery: a
+	// memory bucket's replica loses its RAFT log with its process, so
+	// after a rolling restart two of three replicas could hold no copy the
+	// group can build on, and when the third then stopped, no replica
+	// could take the lease for as long as it was away (seen: a minute
+	// without a poller).
 	leaseCfg := jetstream.KeyValueConfig{Bucket: leaseBucket, Description: "omnitray hub leader lease",
-		History: 1, TTL: c.opts.LeaseTTL, Storage: jetstream.MemoryStorage, Replicas: c.replicas()}
+		History: 1, TTL: c.opts.LeaseTTL, Storage: jetstream.FileStorage, Replicas: c.replicas()}
 	stateCfg := jetstream.KeyValueConfig{Bucket: stateBucket, Description: "omnitray hub shared state",
 		History: 1, Storage: jetstream.FileStorage, Replicas: c.replicas()}
 	var lease, state jetstream.KeyValue
