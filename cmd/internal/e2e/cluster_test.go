@@ -58,7 +58,7 @@ func clusterIP(i int) net.IP { return net.IPv4(127, 0, 0, byte(11+i)) }
 
 // startCluster runs the sandbox (with edit's changes to the stack) and n
 // replicas, and waits until they form one cluster with one leader.
-func startCluster(t *testing.T, n int, edit func(*stack)) *cluster {
+func startCluster(t testing.TB, n int, edit func(*stack)) *cluster {
 	t.Helper()
 	needBinaries(t)
 	s := &stack{t: t, env: procEnv(t), hubConfig: hubConfig}
@@ -105,7 +105,7 @@ func startCluster(t *testing.T, n int, edit func(*stack)) *cluster {
 	}
 }
 
-func hostOf(t *testing.T, raw string) string {
+func hostOf(t testing.TB, raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
@@ -354,7 +354,7 @@ func (c *cluster) startAgents(staff []int64, ops map[int64]string, args ...strin
 }
 
 // states reads every agent's `omnitray status --json`, a few at a time.
-func states(t *testing.T, agents []*clusterAgent) []agentState {
+func states(t testing.TB, agents []*clusterAgent) []agentState {
 	out := make([]agentState, len(agents))
 	sem := make(chan struct{}, 4)
 	var wg sync.WaitGroup
