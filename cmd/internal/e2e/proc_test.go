@@ -144,12 +144,18 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 // within polls cond every 75 ms until it holds (true) or limit has passed
 // (false), for a caller that reports the failure itself and goes on.
 func within(limit time.Duration, cond func() bool) bool {
+	return withinEvery(limit, 75*time.Millisecond, cond)
+}
+
+// withinEvery is within, looking every step: for a wait that is also a
+// measurement, step is its resolution.
+func withinEvery(limit, step time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
 			return false
 		}
-		time.Sleep(75 * time.Millisecond)
+		time.Sleep(step)
 	}
 	return true
 }
