@@ -3,7 +3,11 @@
 // docs/benchmarks.md. `make bench` runs it.
 //
 //  1. Go benchmarks: feed event → Chaport write (agent), Chaport writes per
-//     simulated hour (agent), hub fan-out to 5,000 websocket agents (sync/hub).
+//     simulated hour (agent), hub fan-out to 5,000 websocket agents, from
+//     one hub and from three replicas (sync/hub), and the failover of three
+//     `omnitray-hub serve` replicas whose leader is killed (cmd/internal/e2e).
+//     The fan-outs and the failover run on their own, with their own
+//     -benchtime (--fanout-benchtime, --failover-benchtime).
 //  2. Binary sizes: cmd/omnitray and cmd/omnitray-hub for linux/amd64 and
 //     windows/amd64, plain and with -ldflags="-s -w" (CGO_ENABLED=0).
 //  3. Chromium: headless Chromium with one page open (the sandbox control

@@ -59,57 +59,96 @@ func figureKey(unit string) string {
 
 var notKeyChar = regexp.MustCompile(`[^a-z0-9]`)
 
-// fanoutUnits are the figures of BenchmarkHubFanout5000 the report shows.
+// fanoutUnits are the figures of BenchmarkHubFanout5000 and
+// BenchmarkHubFanout5000Replicas3 the report shows.
 var fanoutUnits = []string{"p50-ms", "p99-ms", "max-ms", "hub-p50-ms", "hub-p99-ms", "poll-cycle-ms",
 	"hub-rss-KB/agent", "hub-heap-KB/agent", "hub-stack-KB/agent", "hub-goroutines/agent",
 	"hub-cpu-wait-ms/s", "deliveries", "misrouted", "reconnects"}
 
-// goFigures picks the report's figures from the two benchmark runs.
-func goFigures(main, fanout map[string]benchLine) (results, error) {
+// failoverUnits are the figures of BenchmarkClusterFailover the report shows.
+var failoverUnits = []string{"failover-p50-s", "failover-max-s", "reconnect-p50-ms", "reconnect-max-ms", "moved-agents"}
+
+// The benchmarks run on their own, each with a -benchtime of its own; the
+// run of all the others skips them (skipAlone).
+const (
+	fanoutBench   = "BenchmarkHubFanout5000"
+	fanout3Bench  = "BenchmarkHubFanout5000Replicas3"
+	failoverBench = "BenchmarkClusterFailover"
+)
+
+// skipAlone is the -skip pattern of the run of all other benchmarks.
+func skipAlone() string {
+	return "^(" + strings.Join([]string{fanoutBench, fanout3Bench, failoverBench}, "|") + ")$"
+}
+
+// goFigures picks the report's figures from the benchmark runs' result
+// lines (parseBench of their output, one after the other).
+func goFigures(lines map[string]benchLine) (results, error) {
 	r := results{}
-	w := main["BenchmarkStatusChangeToChaportWrite"]
+	w := lines["BenchmarkStatusChangeToChaportWrite"]
 	r.put("go.write_n", w.iterations)
 	r.put("go.write_p50", w.metrics["p50-ms"])
 	r.put("go.write_p99", w.metrics["p99-ms"])
-	h := main["BenchmarkChaportWritesPerHour"]
+	h := lines["BenchmarkChaportWritesPerHour"]
 	r.put("go.hour_writes", h.metrics["writes/h"])
 	r.put("go.hour_reads", h.metrics["reads/h"])
 	r.put("go.hour_hours", h.metrics["sim-hours"])
-	f := fanout["BenchmarkHubFanout5000"]
-	for _, u := range fanoutUnits {
-		r.put("go.fan_"+figureKey(u), f.metrics[u])
+	for prefix, name := range map[string]string{"go.fan_": fanoutBench, "go.fan3_": fanout3Bench} {
+		f := lines[name]
+		for _, u := range fanoutUnits {
+			r.put(prefix+figureKey(u), f.metrics[u])
+		}
+		r.put(prefix+"ns", f.metrics["ns/op"])
 	}
-	r.put("go.fan_ns", f.metrics["ns/op"])
-	if r.get("go.write_p99") == "" || r.get("go.hour_writes") == "" || r.get("go.fan_p99_ms") == "" {
-		return r, fmt.Errorf("a benchmark figure is missing (see the output above)")
+	fo := lines[failoverBench]
+	r.put("go.cluster_n", fo.iterations)
+	for _, u := range failoverUnits {
+		r.put("go.cluster_"+figureKey(u), fo.metrics[u])
+	}
+	for _, key := range []string{"go.write_p99", "go.hour_writes", "go.fan_p99_ms", "go.fan3_p99_ms", "go.cluster_failover_max_s"} {
+		if r.get(key) == "" {
+			return r, fmt.Errorf("a benchmark figure is missing: %s (see the output above)", key)
+		}
 	}
 	return r, nil
 }
 
-// runGoBenchmarks runs every Go benchmark, the 5,000-agent fan-out on its
-// own with a longer -benchtime, and writes go-lines.txt into the work dir.
+// runGoBenchmarks runs every Go benchmark; the 5,000-agent fan-outs (one
+// hub, three replicas) on their own with a longer -benchtime, and the
+// cluster failover with its own; and writes go-lines.txt into the work dir.
 func runGoBenchmarks(ctx context.Context, c *config, work string) (results, error) {
 	r := results{}
 	r.put("go.load_before", loadAverage())
-	say("Go benchmarks (all but the fan-out, -benchtime %s)", c.benchtime)
-	mainOut, err := goTest(ctx, c, "-bench", ".", "-skip", "^BenchmarkHubFanout5000$", "-benchtime", c.benchtime,
+	say("Go benchmarks (all but the fan-outs and the failover, -benchtime %s)", c.benchtime)
+	mainOut, err := goTest(ctx, c, "-bench", ".", "-skip", skipAlone(), "-benchtime", c.benchtime,
 		"-benchmem", "-count", "1", "-timeout", "30m", "./...")
 	if err != nil {
 		return nil, err
 	}
-	say("BenchmarkHubFanout5000 (-benchtime %s)", c.fanoutBenchtime)
-	fanOut, err := goTest(ctx, c, "-bench", "^BenchmarkHubFanout5000$", "-benchtime", c.fanoutBenchtime,
-		"-count", "1", "-timeout", "30m", "./sync/hub")
-	if err != nil {
-		return nil, err
+	outs := []string{mainOut}
+	// One go test each, so that the memory the fan-outs read is their own
+	// process's alone, not what an earlier benchmark left behind.
+	for _, run := range []struct{ name, benchtime, pkg string }{
+		{fanoutBench, c.fanoutBenchtime, "./sync/hub"},
+		{fanout3Bench, c.fanoutBenchtime, "./sync/hub"},
+		{failoverBench, c.failoverBenchtime, "./cmd/internal/e2e"},
+	} {
+		say("%s (-benchtime %s)", run.name, run.benchtime)
+		out, err := goTest(ctx, c, "-bench", "^"+run.name+"$", "-benchtime", run.benchtime,
+			"-count", "1", "-timeout", "30m", run.pkg)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, out)
 	}
 	r.put("go.load_after", loadAverage())
-	figures, err := goFigures(parseBench(mainOut), parseBench(fanOut))
+	all := strings.Join(outs, "\n")
+	figures, err := goFigures(parseBench(all))
 	r.merge(figures)
 	if err != nil {
 		return nil, err
 	}
-	lines := append(benchResultLines(mainOut), benchResultLines(fanOut)...)
+	lines := benchResultLines(all)
 	if err := os.WriteFile(filepath.Join(work, "go-lines.txt"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		return nil, fmt.Errorf("writing go-lines.txt: %w", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -50,8 +52,7 @@ func TestGoFiguresFromRealOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := parseBench(string(raw))
-	got, err := goFigures(lines, lines)
+	got, err := goFigures(parseBench(string(raw)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,14 +62,39 @@ func TestGoFiguresFromRealOutput(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, v, want.get(k))
 		}
 	}
-	if len(got) != 21 {
-		t.Errorf("%d figures, want 21", len(got))
+	// Per benchmark: 3 + 3, the fan-outs' 14 units and ns/op twice, the
+	// failover's 5 units and its iterations.
+	if len(got) != 42 {
+		t.Errorf("%d figures, want 42", len(got))
 	}
 }
 
 func TestGoFiguresMissing(t *testing.T) {
-	lines := parseBench("BenchmarkStatusChangeToChaportWrite-2 10 5 ns/op 1 p50-ms 2 p99-ms\n")
-	if _, err := goFigures(lines, lines); err == nil {
-		t.Error("no error with the per-hour and fan-out figures missing")
+	raw, err := os.ReadFile(filepath.Join("testdata", "go-lines.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, key := range map[string]string{"BenchmarkChaportWritesPerHour": "go.hour_writes",
+		"BenchmarkHubFanout5000": "go.fan_p99_ms", "BenchmarkHubFanout5000Replicas3": "go.fan3_p99_ms",
+		"BenchmarkClusterFailover": "go.cluster_failover_max_s"} {
+		lines := parseBench(string(raw))
+		delete(lines, name)
+		if _, err := goFigures(lines); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("without %s: err = %v, want one naming %s", name, err, key)
+		}
+	}
+}
+
+// TestSkipAlone: the run of all other benchmarks leaves out exactly the
+// ones run on their own (it once ran the three-replica fan-out for
+// nothing, its figures unread).
+func TestSkipAlone(t *testing.T) {
+	re := regexp.MustCompile(skipAlone())
+	for name, want := range map[string]bool{"BenchmarkHubFanout5000": true, "BenchmarkHubFanout5000Replicas3": true,
+		"BenchmarkClusterFailover": true, "BenchmarkStatusChangeToChaportWrite": false, "BenchmarkDecodeStaffPage": false,
+		"BenchmarkHubFanout5000Replicas5": false} {
+		if got := re.MatchString(name); got != want {
+			t.Errorf("-skip %s matches %s: %v, want %v", skipAlone(), name, got, want)
+		}
 	}
 }

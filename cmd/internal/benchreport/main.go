@@ -40,11 +40,12 @@ type config struct {
 	idleSeconds, warmupSeconds, chromiumSeconds int
 	chromiumInstall, keep                       bool
 	benchtime, fanoutBenchtime, reportPath      string
+	failoverBenchtime                           string
 }
 
 func (c *config) settings() reportSettings {
 	return reportSettings{idleSeconds: c.idleSeconds, warmupSeconds: c.warmupSeconds,
-		chromiumSeconds: c.chromiumSeconds, fanoutBenchtime: c.fanoutBenchtime}
+		chromiumSeconds: c.chromiumSeconds, fanoutBenchtime: c.fanoutBenchtime, failoverBenchtime: c.failoverBenchtime}
 }
 
 // parseConfig parses a command's flags; want is the number of positional
@@ -71,8 +72,12 @@ func parseConfig(name, synopsis string, args []string, want int) (*config, []str
 	fs.Env("chromium-install", "CHROMIUM_INSTALL")
 	fs.StringVar(&c.benchtime, "benchtime", "1s", "-benchtime of the Go benchmarks but the fan-out")
 	fs.Env("benchtime", "BENCHTIME")
-	fs.StringVar(&c.fanoutBenchtime, "fanout-benchtime", "20s", "-benchtime of BenchmarkHubFanout5000")
+	fs.StringVar(&c.fanoutBenchtime, "fanout-benchtime", "20s", "-benchtime of BenchmarkHubFanout5000 and BenchmarkHubFanout5000Replicas3")
 	fs.Env("fanout-benchtime", "FANOUT_BENCHTIME")
+	// Kills, not seconds: each takes about 20 s, most of it untimed (the
+	// killed replica's restart and a settled cluster before the next).
+	fs.StringVar(&c.failoverBenchtime, "failover-benchtime", "5x", "-benchtime of BenchmarkClusterFailover (one leader killed per iteration)")
+	fs.Env("failover-benchtime", "FAILOVER_BENCHTIME")
 	fs.StringVar(&c.reportPath, "report", filepath.Join(root, "docs", "benchmarks.md"), "the report's path")
 	fs.Env("report", "BENCH_REPORT")
 	fs.BoolVar(&c.keep, "keep", false, "keep the work dir (logs, raw output, results.env); it is always kept on failure")

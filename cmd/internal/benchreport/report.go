@@ -19,7 +19,7 @@ const fullIdleSeconds = 600
 // reportSettings are the knobs the report mentions.
 type reportSettings struct {
 	idleSeconds, warmupSeconds, chromiumSeconds int
-	fanoutBenchtime                             string
+	fanoutBenchtime, failoverBenchtime          string
 }
 
 // shortRun tells a quick run's report apart: its idle window is shorter
@@ -55,15 +55,17 @@ func writeReport(w io.Writer, r results, s reportSettings, goLines string) error
 		RerunMinutes                   int
 		WarmupSeconds, ChromiumSeconds int
 		FanoutBenchtime, GoLines       string
+		FailoverBenchtime              string
 		Commands                       []string
 	}{
-		Short:           shortRun(r),
-		RerunMinutes:    s.idleSeconds/60 + 8, // the rest of the run takes about 8 minutes
-		WarmupSeconds:   s.warmupSeconds,
-		ChromiumSeconds: s.chromiumSeconds,
-		FanoutBenchtime: s.fanoutBenchtime,
-		GoLines:         strings.TrimRight(goLines, "\n"),
-		Commands:        []string{"omnitray", "omnitray-hub"},
+		Short:             shortRun(r),
+		RerunMinutes:      s.idleSeconds/60 + 10, // the rest of the run takes about 10 minutes
+		WarmupSeconds:     s.warmupSeconds,
+		ChromiumSeconds:   s.chromiumSeconds,
+		FanoutBenchtime:   s.fanoutBenchtime,
+		FailoverBenchtime: s.failoverBenchtime,
+		GoLines:           strings.TrimRight(goLines, "\n"),
+		Commands:          []string{"omnitray", "omnitray-hub"},
 	}
 	if err := t.Execute(w, data); err != nil {
 		return fmt.Errorf("writing the report: %w", err)

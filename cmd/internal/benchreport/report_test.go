@@ -20,11 +20,15 @@ func testResults(t *testing.T) results {
 	return r
 }
 
-var fullSettings = reportSettings{idleSeconds: 600, warmupSeconds: 30, chromiumSeconds: 60, fanoutBenchtime: "20s"}
+var fullSettings = reportSettings{idleSeconds: 600, warmupSeconds: 30, chromiumSeconds: 60, fanoutBenchtime: "20s",
+	failoverBenchtime: "5x"}
 
 // TestReportGolden renders the figures of the checked-in report of
 // 2026-11-25 (testdata/results.env): the tables a reader of
-// docs/benchmarks.md knows must come out the same.
+// docs/benchmarks.md knows must come out the same. The report had no
+// cluster figures then: those of BenchmarkHubFanout5000Replicas3 and
+// BenchmarkClusterFailover come from runs of 2026-12-02 (-benchtime 1x
+// and 3x), added to the same files.
 func TestReportGolden(t *testing.T) {
 	lines, err := os.ReadFile(filepath.Join("testdata", "go-lines.txt"))
 	if err != nil {
@@ -69,6 +73,18 @@ func TestReportVariants(t *testing.T) {
 			wantNot: []string{"**Hub memory per agent**"}},
 		{name: "hub memory over", change: map[string]string{"go.fan_hub_rss_kb_agent": "39.07"}, wantOverN: 1,
 			want: []string{"39.07 KiB (40.0 KB;", "| ≤ 40 KB | **over** |", "**Hub memory per agent** (39.07 KiB of RSS"}},
+		{name: "three replicas' tail over", change: map[string]string{"go.fan3_hub_p99_ms": "50.01"}, wantOverN: 1,
+			want: []string{"| 50.01 ms | ≤ 50 ms | **over** |", "## Why budgets are missed",
+				"**The fan-out across three replicas** (50.01 ms at p99"},
+			wantNot: []string{"**The hub's own part**", "**Failover**"}},
+		{name: "three replicas' memory over", change: map[string]string{"go.fan3_hub_rss_kb_agent": "39.07"}, wantOverN: 1,
+			want:    []string{"39.07 KiB (40.0 KB;", "**Hub memory per agent with three replicas** (39.07 KiB of RSS"},
+			wantNot: []string{"**Hub memory per agent** ("}},
+		{name: "failover over", change: map[string]string{"go.cluster_failover_max_s": "5.2"}, wantOverN: 1,
+			want: []string{"| 2.939 / 5.2 s | ≤ 5 s | **over** |", "## Why budgets are missed",
+				"**Failover** (5.2 s at worst, p50 2.939 s, of 3 kills)", "-bench ClusterFailover -benchtime 5x"}},
+		{name: "failover exactly at 5 s passes", change: map[string]string{"go.cluster_failover_max_s": "5.000"},
+			want: []string{"| 2.939 / 5.000 s | ≤ 5 s | pass |"}, wantNot: []string{"Why budgets are missed"}},
 		{name: "tray RSS exactly at 30 MB passes", change: map[string]string{"idle.tray.rss_kb": "29296"},
 			want: []string{"| ≤ 30 MB | pass |"}},
 		{name: "tray RSS one KiB over", change: map[string]string{"idle.tray.rss_kb": "29297"}, wantOverN: 1,

@@ -58,7 +58,7 @@ func clusterIP(i int) net.IP { return net.IPv4(127, 0, 0, byte(11+i)) }
 
 // startCluster runs the sandbox (with edit's changes to the stack) and n
 // replicas, and waits until they form one cluster with one leader.
-func startCluster(t *testing.T, n int, edit func(*stack)) *cluster {
+func startCluster(t testing.TB, n int, edit func(*stack)) *cluster {
 	t.Helper()
 	needBinaries(t)
 	s := &stack{t: t, env: procEnv(t), hubConfig: hubConfig}
@@ -105,7 +105,7 @@ func startCluster(t *testing.T, n int, edit func(*stack)) *cluster {
 	}
 }
 
-func hostOf(t *testing.T, raw string) string {
+func hostOf(t testing.TB, raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
@@ -311,11 +311,19 @@ func (c *cluster) sessions() int {
 
 // clusterAgent is one employee's headless agent on the cluster.
 type clusterAgent struct {
+	c     *cluster
 	staff int64
 	op    string
 	first *replica // its first --hub URL
 	env   []string
+	args  []string // of `omnitray`, for a restart
 	p     *proc
+}
+
+// start runs the agent's process, as the first time or a restart.
+func (a *clusterAgent) start() {
+	a.p = startProc(a.c.t, a.env, omnitrayBin, a.args...)
+	a.p.name += " " + strconv.FormatInt(a.staff, 10)
 }
 
 // startAgents runs a headless agent for each staff member with args, the
@@ -332,11 +340,11 @@ func (c *cluster) startAgents(staff []int64, ops map[int64]string, args ...strin
 	wg.Wait()
 	agents := make([]*clusterAgent, len(staff))
 	for i, id := range staff {
-		a := &clusterAgent{staff: id, op: ops[id], first: c.nodes[i%len(c.nodes)]}
+		a := &clusterAgent{c: c, staff: id, op: ops[id], first: c.nodes[i%len(c.nodes)]}
 		a.env = with(c.env, "OMNITRAY_TOKEN="+tokens[i], "XDG_RUNTIME_DIR="+c.t.TempDir())
-		a.p = startProc(c.t, a.env, omnitrayBin, append([]string{"run", "--headless", "--hub", c.urlsFrom(i % len(c.nodes)),
-			"--computer-name", "agent-" + strconv.FormatInt(id, 10)}, args...)...)
-		a.p.name += " " + strconv.FormatInt(id, 10)
+		a.args = append([]string{"run", "--headless", "--hub", c.urlsFrom(i % len(c.nodes)),
+			"--computer-name", "agent-" + strconv.FormatInt(id, 10)}, args...)
+		a.start()
 		agents[i] = a
 	}
 	for _, a := range agents {
@@ -354,7 +362,7 @@ func (c *cluster) startAgents(staff []int64, ops map[int64]string, args ...strin
 }
 
 // states reads every agent's `omnitray status --json`, a few at a time.
-func states(t *testing.T, agents []*clusterAgent) []agentState {
+func states(t testing.TB, agents []*clusterAgent) []agentState {
 	out := make([]agentState, len(agents))
 	sem := make(chan struct{}, 4)
 	var wg sync.WaitGroup

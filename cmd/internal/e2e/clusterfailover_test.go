@@ -20,7 +20,7 @@ type clusterRun struct {
 	scenarios string // of "abcd", in the order run
 }
 
-func clusterRunFromEnv(t *testing.T) clusterRun {
+func clusterRunFromEnv(t testing.TB) clusterRun {
 	run := clusterRun{name: "short", agents: 12, scenarios: "abcd"}
 	switch v := os.Getenv("OMNITRAY_CLUSTER_E2E"); v {
 	case "", "short":
@@ -60,7 +60,7 @@ const (
 // count of.
 type clusterFixture struct {
 	*cluster
-	t      *testing.T
+	t      testing.TB
 	agents []*clusterAgent
 	// access are the agents whose staff has chat access (Online, later
 	// maybe the custom chat duty status) throughout: their operators must

@@ -21,7 +21,7 @@ type computerView struct {
 	} `json:"other_computers"`
 }
 
-func computers(t *testing.T, env []string) computerView {
+func computers(t testing.TB, env []string) computerView {
 	var v computerView
 	r := runProc(t, env, omnitrayBin, "status", "--json")
 	if r.code == 0 {
@@ -32,7 +32,7 @@ func computers(t *testing.T, env []string) computerView {
 
 // startComputer runs a headless agent for staff named name, with its own
 // runtime directory (one agent per user and computer otherwise).
-func startComputer(t *testing.T, s *stack, staff int64, name string, args ...string) (*proc, []string) {
+func startComputer(t testing.TB, s *stack, staff int64, name string, args ...string) (*proc, []string) {
 	t.Helper()
 	env := with(s.env, "OMNITRAY_TOKEN="+s.token(staff), "XDG_RUNTIME_DIR="+t.TempDir())
 	p := startProc(t, env, omnitrayBin, append([]string{"run", "--headless", "--hub", s.hubURL,

@@ -20,7 +20,7 @@ import (
 // session of .ci/desktop-session.sh: a real bus, watcher, dunst, keyring.
 
 // desktopEnv is procEnv plus the session's bus addresses and display.
-func desktopEnv(t *testing.T) []string {
+func desktopEnv(t testing.TB) []string {
 	env := procEnv(t)
 	for _, k := range []string{"DBUS_SESSION_BUS_ADDRESS", "DBUS_SYSTEM_BUS_ADDRESS", "DISPLAY", "DESKTOP_SESSION_DIR"} {
 		if v := os.Getenv(k); v != "" {
@@ -31,13 +31,13 @@ func desktopEnv(t *testing.T) []string {
 }
 
 // startTrayAgent runs `omnitray run` (tray mode) for staff with s's hub.
-func startTrayAgent(t *testing.T, s *stack, staff int64, args ...string) (*proc, []string) {
+func startTrayAgent(t testing.TB, s *stack, staff int64, args ...string) (*proc, []string) {
 	env := with(desktopEnv(t), "OMNITRAY_TOKEN="+s.token(staff))
 	return startProc(t, env, omnitrayBin, append([]string{"run", "--hub", s.hubURL}, args...)...), env
 }
 
 // tooltip returns the title and text of the tray item's ToolTip.
-func tooltip(t *testing.T, conn *dbus.Conn, name string) string {
+func tooltip(t testing.TB, conn *dbus.Conn, name string) string {
 	var tip struct {
 		Icon   string
 		Pixmap []struct {
@@ -54,7 +54,7 @@ func tooltip(t *testing.T, conn *dbus.Conn, name string) string {
 }
 
 // iconHash fingerprints the tray item's picture.
-func iconHash(t *testing.T, conn *dbus.Conn, name string) string {
+func iconHash(t testing.TB, conn *dbus.Conn, name string) string {
 	v := testdesktop.TrayProperty(t, conn, name, "IconPixmap")
 	return fmt.Sprintf("%x", sha256.Sum256([]byte(fmt.Sprint(v.Value()))))
 }

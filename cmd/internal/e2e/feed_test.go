@@ -16,14 +16,14 @@ import (
 // feedConn is the test acting as an agent on the real hub's websocket feed,
 // with the product's own client.
 type feedConn struct {
-	t      *testing.T
+	t      testing.TB
 	client *feed.Client
 	mu     sync.Mutex
 	events []feed.Event
 	runErr chan error
 }
 
-func newFeedClient(t *testing.T, hubURL, token string) *feed.Client {
+func newFeedClient(t testing.TB, hubURL, token string) *feed.Client {
 	t.Helper()
 	ws, err := feed.WebsocketURL(hubURL, false)
 	if err != nil {
@@ -38,7 +38,7 @@ func newFeedClient(t *testing.T, hubURL, token string) *feed.Client {
 
 // dialFeed runs a feed client until the test ends. Events are drained at
 // once into a list (the client needs a prompt reader to answer pings).
-func dialFeed(t *testing.T, hubURL, token string) *feedConn {
+func dialFeed(t testing.TB, hubURL, token string) *feedConn {
 	t.Helper()
 	f := &feedConn{t: t, client: newFeedClient(t, hubURL, token), runErr: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -91,7 +91,7 @@ func (f *feedConn) request(typ string, data any) (json.RawMessage, error) {
 }
 
 // asRemote unwraps a *feed.RemoteError; any other answer fails the test.
-func asRemote(t *testing.T, what string, err error) *feed.RemoteError {
+func asRemote(t testing.TB, what string, err error) *feed.RemoteError {
 	t.Helper()
 	var re *feed.RemoteError
 	if !errors.As(err, &re) {

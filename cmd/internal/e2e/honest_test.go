@@ -10,7 +10,7 @@ import (
 
 // startBoris runs a headless agent for Boris and waits until `omnitray
 // status` shows it connected; it returns the agent and its environment.
-func startBoris(t *testing.T, s *stack, args ...string) (*proc, []string) {
+func startBoris(t testing.TB, s *stack, args ...string) (*proc, []string) {
 	t.Helper()
 	env := with(s.env, "OMNITRAY_TOKEN="+s.token(staffBoris))
 	agent := startProc(t, env, omnitrayBin, append([]string{"run", "--headless", "--hub", s.hubURL}, args...)...)
@@ -25,7 +25,7 @@ func startBoris(t *testing.T, s *stack, args ...string) (*proc, []string) {
 }
 
 // waitExit waits for p to end and returns its exit code.
-func waitExit(t *testing.T, p *proc, why string) int {
+func waitExit(t testing.TB, p *proc, why string) int {
 	t.Helper()
 	select {
 	case <-p.done:

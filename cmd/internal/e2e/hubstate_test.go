@@ -18,14 +18,14 @@ func (s *stack) stopHub() {
 }
 
 // stopProc sends p SIGTERM and waits for a clean exit.
-func stopProc(t *testing.T, p *proc) {
+func stopProc(t testing.TB, p *proc) {
 	t.Helper()
 	p.signal(t, syscall.SIGTERM)
 	waitClean(t, p)
 }
 
 // signal sends the process sig, failing the test if it cannot.
-func (p *proc) signal(t *testing.T, sig syscall.Signal) {
+func (p *proc) signal(t testing.TB, sig syscall.Signal) {
 	t.Helper()
 	if err := p.cmd.Process.Signal(sig); err != nil {
 		t.Fatalf("sending %s %v: %v", p.name, sig, err)
@@ -33,7 +33,7 @@ func (p *proc) signal(t *testing.T, sig syscall.Signal) {
 }
 
 // waitClean waits for p, told to stop, to exit with code 0.
-func waitClean(t *testing.T, p *proc) {
+func waitClean(t testing.TB, p *proc) {
 	t.Helper()
 	select {
 	case <-p.done:
@@ -46,7 +46,7 @@ func waitClean(t *testing.T, p *proc) {
 }
 
 // noTempFiles fails if a half-written state file was left behind.
-func noTempFiles(t *testing.T, dir string) {
+func noTempFiles(t testing.TB, dir string) {
 	t.Helper()
 	tmp, _ := filepath.Glob(filepath.Join(dir, ".*.tmp"))
 	if len(tmp) > 0 {

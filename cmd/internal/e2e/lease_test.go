@@ -44,7 +44,7 @@ type agentState struct {
 
 // readAgent asks the agent running in env for its state; false if none
 // answers.
-func readAgent(t *testing.T, env []string) (agentState, bool) {
+func readAgent(t testing.TB, env []string) (agentState, bool) {
 	r := runProc(t, env, omnitrayBin, "status", "--json")
 	var st agentState
 	ok := r.code == 0 && json.Unmarshal([]byte(r.stdout), &st) == nil

@@ -111,7 +111,7 @@ func TestOneTokenCannotExhaustTheHub(t *testing.T) {
 	}
 }
 
-func healthAgents(t *testing.T, hubURL string) int {
+func healthAgents(t testing.TB, hubURL string) int {
 	t.Helper()
 	resp, err := httpc.Get(hubURL + "/healthz")
 	if err != nil {
@@ -125,7 +125,7 @@ func healthAgents(t *testing.T, hubURL string) int {
 	return h.Agents
 }
 
-func openFiles(t *testing.T, pid int) int {
+func openFiles(t testing.TB, pid int) int {
 	t.Helper()
 	ents, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
 	if err != nil {

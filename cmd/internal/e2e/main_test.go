@@ -56,7 +56,7 @@ func buildAndRun(m *testing.M) int {
 }
 
 // needBinaries skips a test when TestMain could not build the binaries.
-func needBinaries(t *testing.T) {
+func needBinaries(t testing.TB) {
 	t.Helper()
 	if skipReason != "" {
 		t.Skip(skipReason)

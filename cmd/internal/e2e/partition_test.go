@@ -21,14 +21,14 @@ type linkProxy struct {
 	conns []net.Conn
 }
 
-func startLinkProxy(t *testing.T, target string) *linkProxy {
+func startLinkProxy(t testing.TB, target string) *linkProxy {
 	return startLinkProxyFrom(t, target, nil)
 }
 
 // startLinkProxyFrom is startLinkProxy connecting to target from the
 // address from (nil: any), e.g. a loopback address of one hub replica's
 // own, which the sandbox's call log then names.
-func startLinkProxyFrom(t *testing.T, target string, from net.IP) *linkProxy {
+func startLinkProxyFrom(t testing.TB, target string, from net.IP) *linkProxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func (p *linkProxy) setCut(cut bool) {
 }
 
 // agentView is what `omnitray status --json` says, in part.
-func agentView(t *testing.T, s *stack, env []string) (connection string, statusID int64) {
+func agentView(t testing.TB, s *stack, env []string) (connection string, statusID int64) {
 	st, _ := readAgent(t, env)
 	return st.Connection, st.StatusID
 }

@@ -20,7 +20,7 @@ const guard = 20 * time.Second
 // procEnv is the clean environment of one test: PATH and HOME from the test
 // runner, and runtime and config directories of the test's own, so that no
 // agent, socket or config file of the machine (or of another test) is seen.
-func procEnv(t *testing.T) []string {
+func procEnv(t testing.TB) []string {
 	t.Helper()
 	return []string{
 		"PATH=" + os.Getenv("PATH"),
@@ -41,14 +41,14 @@ type proc struct {
 
 // startProc runs bin with exactly env (plus extra) and kills it when the test
 // ends. Its output is kept for assertions and shown if the test failed.
-func startProc(t *testing.T, env []string, bin string, args ...string) *proc {
+func startProc(t testing.TB, env []string, bin string, args ...string) *proc {
 	t.Helper()
 	return start(t, true, env, bin, args...)
 }
 
 // start is startProc; logOnFailure is off for short commands whose output the
 // caller checks and reports itself.
-func start(t *testing.T, logOnFailure bool, env []string, bin string, args ...string) *proc {
+func start(t testing.TB, logOnFailure bool, env []string, bin string, args ...string) *proc {
 	t.Helper()
 	p := &proc{name: shortName(bin, args), stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{},
 		done: make(chan struct{})}
@@ -120,7 +120,7 @@ type result struct {
 }
 
 // runProc runs a command to completion within the guard timeout.
-func runProc(t *testing.T, env []string, bin string, args ...string) result {
+func runProc(t testing.TB, env []string, bin string, args ...string) result {
 	t.Helper()
 	p := start(t, false, env, bin, args...)
 	select {
@@ -134,7 +134,7 @@ func runProc(t *testing.T, env []string, bin string, args ...string) result {
 
 // waitFor polls cond every 75 ms until it holds, failing the test after the
 // guard timeout. what names the condition in the failure.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	if !within(guard, cond) {
 		t.Fatalf("timed out after %s waiting for %s", guard, what)
@@ -144,12 +144,18 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // within polls cond every 75 ms until it holds (true) or limit has passed
 // (false), for a caller that reports the failure itself and goes on.
 func within(limit time.Duration, cond func() bool) bool {
+	return withinEvery(limit, 75*time.Millisecond, cond)
+}
+
+// withinEvery is within, looking every step: for a wait that is also a
+// measurement, step is its resolution.
+func withinEvery(limit, step time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
 			return false
 		}
-		time.Sleep(75 * time.Millisecond)
+		time.Sleep(step)
 	}
 	return true
 }

@@ -41,7 +41,7 @@ func TestHubCutsOffSlowClients(t *testing.T) {
 
 // assertNoTokenInFiles walks the directories a test's processes could
 // write to and fails if the token is in any file.
-func assertNoTokenInFiles(t *testing.T, token string, dirs ...string) {
+func assertNoTokenInFiles(t testing.TB, token string, dirs ...string) {
 	t.Helper()
 	for _, dir := range dirs {
 		_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {

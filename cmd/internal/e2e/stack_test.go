@@ -39,7 +39,7 @@ func with(env []string, kv ...string) []string {
 
 // stack is a sandbox and a hub running as processes for one test.
 type stack struct {
-	t                          *testing.T
+	t                          testing.TB
 	env                        []string // the test's clean base environment
 	chaportURL, omnideskURL    string
 	controlURL, hubURL, secret string
@@ -57,14 +57,14 @@ type stack struct {
 	hubBase []string
 }
 
-func startStack(t *testing.T) *stack {
+func startStack(t testing.TB) *stack {
 	t.Helper()
 	return startStackWith(t, func(*stack) {})
 }
 
 // startStackWith is startStack with the hub's setup (hubConfig, hubWrap)
 // changed first.
-func startStackWith(t *testing.T, edit func(*stack)) *stack {
+func startStackWith(t testing.TB, edit func(*stack)) *stack {
 	t.Helper()
 	needBinaries(t)
 	s := &stack{t: t, env: procEnv(t), hubConfig: hubConfig}
@@ -95,7 +95,7 @@ func (s *stack) startSandbox() {
 // freePort finds a loopback port for the hub, which (unlike the sandbox) has
 // no ready file. Another process may take the port in between; startHub then
 // retries with a new one.
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

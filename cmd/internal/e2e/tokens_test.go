@@ -27,7 +27,7 @@ func envValue(env []string, key string) string {
 
 // startAgentProc runs a headless agent with token, in a runtime directory of
 // its own (one agent per user otherwise), and waits until it is connected.
-func startAgentProc(t *testing.T, s *stack, token string) (*proc, []string) {
+func startAgentProc(t testing.TB, s *stack, token string) (*proc, []string) {
 	t.Helper()
 	env := with(s.env, "OMNITRAY_TOKEN="+token, "XDG_RUNTIME_DIR="+t.TempDir())
 	p := startProc(t, env, omnitrayBin, "run", "--headless", "--hub", s.hubURL)
@@ -42,7 +42,7 @@ func startAgentProc(t *testing.T, s *stack, token string) (*proc, []string) {
 }
 
 // feedRefusal connects a feed client with token and returns why it stopped.
-func feedRefusal(t *testing.T, s *stack, token string) error {
+func feedRefusal(t testing.TB, s *stack, token string) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), guard)
 	defer cancel()
@@ -65,7 +65,7 @@ type tokenRow struct {
 }
 
 // listedTokens runs `omnitray-hub token list --json` as an admin would.
-func listedTokens(t *testing.T, s *stack) []tokenRow {
+func listedTokens(t testing.TB, s *stack) []tokenRow {
 	t.Helper()
 	r := runProc(t, s.env, hubBin, "token", "list", "--json")
 	var list struct {
