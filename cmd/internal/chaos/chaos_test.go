@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -90,16 +89,18 @@ func wantChaport(statusID int64) string {
 }
 
 // TestChaos runs the fault-free baseline and then the chaos phase, each for
-// CHAOS_DURATION (default 8s; `make chaos` sets 5m), and compares them.
-// Both phases make the same status flips at the same points of their runs
-// (one seed, CHAOS_SEED to repeat a run). Each phase sets up fault-free (a
-// new sandbox, the hub ready, all 100 agents connected), then runs: faults
-// on (chaos phase), a driver flipping a random staff member's status every
-// flipEvery on average, and the hub restarted at 1/3 and 2/3 of the run on
-// the same address (chaos phase; each restart waits until the current hub
-// has served for minServing, so in a short run the second may not fit,
-// which is logged). Then the faults and the driver stop and the state must
-// settle.
+// CHAOS_DURATION (default 8s; `make chaos` sets 5m), and compares them; it
+// does so for each topology, as a subtest: one hub alone, then three hub
+// replicas of a cluster (topologies). Both phases make the same status
+// flips at the same points of their runs (one seed for all, CHAOS_SEED to
+// repeat a run). Each phase sets up fault-free (a new sandbox, the hubs
+// ready, all 100 agents connected), then runs: faults on (chaos phase), a
+// driver flipping a random staff member's status every flipEvery on
+// average, and a hub restarted at 1/3 and 2/3 of the run on the same
+// address (chaos phase; see hubRunner.restart for which replica; each
+// restart waits until the hubs have served for minServing, so in a short
+// run the second may not fit, which is logged). Then the faults and the
+// driver stop and the state must settle.
 //
 // What it asserts, per phase, once the driver has stopped and the faults are
 // off (within settleLimit; under faults the state must then hold for a
@@ -134,7 +135,15 @@ func wantChaport(statusID int64) string {
 // Omnidesk units charged (Call.Cost) and the units attempted (GET 1, writes
 // 2, injected faults included) stay within the account's budget; no 429
 // (or legacy 403) comes from the budget itself, only injected ones; and
-// each hub instance's attempts in any 60 s stay within its share.
+// each hub instance's attempts in any 60 s stay within its share — for a
+// cluster, the whole cluster's attempts over the whole phase, since the
+// replicas share the account's credentials and its share.
+//
+// Lease lapses (an online operator's lease running out while its staff
+// kept chat access) are counted by cause (see reportLapses). A hub alone
+// cannot avoid them on a restart; a cluster must: an agent a replica's
+// stop cut off must renew through another replica before its lease runs
+// out, unless the injected faults failed it or the process stalled.
 func TestChaos(t *testing.T) {
 	d := 8 * time.Second
 	if v := os.Getenv("CHAOS_DURATION"); v != "" {
@@ -152,16 +161,37 @@ func TestChaos(t *testing.T) {
 	}
 	t.Logf("chaos: %d agents, %v per phase, faults %.0f %% with latency 0–%d ms, seed %d (CHAOS_SEED=%d repeats the flips and faults)",
 		employees, d, faultRate*100, latencyMaxMS(d), seed, seed)
+	for _, topo := range topologies {
+		t.Run(topo.name, func(t *testing.T) { runTopology(t, topo, d, seed) })
+	}
+}
 
-	base := runPhase(t, phaseConfig{name: "baseline", duration: d, seed: seed})
+// topology is what the agents connect to: one hub, or the replicas of a
+// cluster (each a hub with its own embedded NATS server, all in this
+// process, each on its own HTTP port; the agents list all of them).
+type topology struct {
+	name     string
+	replicas int // 1: a hub alone, without a cluster
+}
+
+// topologies are the ones TestChaos runs, each as a subtest of its own
+// (-run 'TestChaos/one' picks one).
+var topologies = []topology{{"one hub", 1}, {"three replicas", 3}}
+
+// runTopology runs the baseline and chaos phases against one topology and
+// compares their Chaport writes.
+func runTopology(t *testing.T, topo topology, d time.Duration, seed uint64) {
+	base := runPhase(t, phaseConfig{name: "baseline", topo: topo, duration: d, seed: seed})
 	if t.Failed() {
 		t.Fatal("the fault-free baseline failed; the chaos phase would prove nothing")
 	}
-	chaos := runPhase(t, phaseConfig{name: "chaos", duration: d, seed: seed, faults: true, restarts: 2})
+	chaos := runPhase(t, phaseConfig{name: "chaos", topo: topo, duration: d, seed: seed, faults: true, restarts: 2})
 
 	ratio := float64(chaos.writes) / float64(max(base.writes, 1))
-	t.Logf("Chaport status writes in %v: baseline %d (%d ok), chaos %d (%d ok, %d failed by injection) — %.2f×",
-		d, base.writes, base.writesOK, chaos.writes, chaos.writesOK, chaos.writesInjected, ratio)
+	t.Logf("%s: Chaport status writes in %v: baseline %d (%d ok), chaos %d (%d ok, %d failed by injection) — %.2f×",
+		topo.name, d, base.writes, base.writesOK, chaos.writes, chaos.writesOK, chaos.writesInjected, ratio)
+	t.Logf("%s: lease lapses in the chaos phase: %d, of them %d caused by the restarts (%d in a stall)",
+		topo.name, chaos.lapses.all, chaos.lapses.restart, chaos.lapses.stalled)
 	if base.writes == 0 {
 		t.Errorf("the baseline made no Chaport writes")
 	}
@@ -185,6 +215,7 @@ func latencyMaxMS(d time.Duration) int {
 
 type phaseConfig struct {
 	name     string
+	topo     topology
 	duration time.Duration
 	seed     uint64
 	faults   bool
@@ -202,6 +233,7 @@ func (c phaseConfig) hold() time.Duration {
 
 type phaseResult struct {
 	writes, writesOK, writesInjected int
+	lapses                           lapseCount // of the run window
 }
 
 // employee is one staff member, their operator and their agent.
@@ -216,7 +248,7 @@ type employee struct {
 // runPhase runs one phase on a fresh sandbox, hub and agents; it reports
 // failures on t and returns the figures compared across phases.
 func runPhase(t *testing.T, cfg phaseConfig) phaseResult {
-	t.Logf("── %s phase ──", cfg.name)
+	t.Logf("── %s: %s phase ──", cfg.topo.name, cfg.name)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -270,30 +302,36 @@ func runPhase(t *testing.T, cfg phaseConfig) phaseResult {
 		}
 	})
 
-	// Set-up, fault-free in both phases: the hub, then the agents, until all
-	// are connected. The hub's restarts in the run test a start into faults.
+	stalls := &stallWatch{}
+	bg.Go(func() { stalls.run(ctx) })
+
+	// Set-up, fault-free in both phases: the hubs, then the agents, until all
+	// are connected. The hubs' restarts in the run test a start into faults.
 	setupStart := time.Now()
-	hubs := &hubRunner{t: t, sb: sb, log: &hubLog{}, budgetFile: filepath.Join(t.TempDir(), "omnidesk-budget.json")}
-	if err := hubs.start("127.0.0.1:0"); err != nil {
+	hubs := newHubRunner(t, sb, cfg.topo.replicas)
+	if err := hubs.startAll(); err != nil {
 		t.Fatal(err)
 	}
 	defer hubs.stop()
 
-	select {
-	case <-hubs.lives[0].readyDone:
-	case <-time.After(setupLimit):
-		t.Fatalf("%s: the hub was not ready %v after it started", cfg.name, setupLimit)
+	setupEnd := time.After(time.Until(setupStart.Add(setupLimit)))
+	for _, n := range hubs.nodes {
+		select {
+		case <-n.life().readyDone:
+		case <-setupEnd:
+			t.Fatalf("%s: %s was not ready %v after it started", cfg.name, n.name, setupLimit)
+		}
 	}
 
 	// The agents, as a library, one process.
 	agentCtx, stopAgents := context.WithCancel(ctx)
 	var agentsDone sync.WaitGroup
-	for _, e := range emps {
+	for i, e := range emps {
 		tok, err := hub.Sign(hubSecret, e.staffID, time.Now(), 24*time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, err := agent.New(agent.Config{HubURL: "http://" + hubs.addr, Token: tok, Grace: grace,
+		a, err := agent.New(agent.Config{HubURL: hubs.urls(i), Token: tok, Grace: grace,
 			Lease: leaseTTL, Logger: slog.New(e.logs),
 			Feed: feed.ClientOptions{MinBackoff: minBackoff, MaxBackoff: maxBackoff}})
 		if err != nil {
@@ -327,7 +365,7 @@ func runPhase(t *testing.T, cfg phaseConfig) phaseResult {
 			}
 		}
 	}
-	t.Logf("%s: set-up: hub ready and %d agents connected in %v", cfg.name, len(emps),
+	t.Logf("%s: set-up: %s ready and %d agents connected in %v", cfg.name, cfg.topo.name, len(emps),
 		time.Since(setupStart).Round(time.Millisecond))
 
 	// The run window: faults on, the driver flips statuses, the hub restarts
@@ -354,11 +392,22 @@ func runPhase(t *testing.T, cfg phaseConfig) phaseResult {
 		f, late := driveFlips(runCtx, t, sb, rng, emps, status, runStart)
 		flipsDone <- driven{f, late}
 	}()
+	// connectedTo names the staff whose agents a hub holds, so that lapses
+	// can be told apart by whether a restart cut their agent off.
+	connectedTo := func(addr string) map[int64]bool {
+		out := map[int64]bool{}
+		for _, e := range emps {
+			if st := e.agent.State(); st.Connection == agent.Connected && st.Hub == "http://"+addr {
+				out[e.staffID] = true
+			}
+		}
+		return out
+	}
 	restarts := 0
 	for i := 1; i <= cfg.restarts && runCtx.Err() == nil; i++ {
 		at := runStart.Add(cfg.duration * time.Duration(i) / time.Duration(cfg.restarts+1))
 		if hubs.waitServing(runCtx, at) {
-			hubs.restart()
+			hubs.restart(i, connectedTo)
 			restarts++
 		}
 	}
@@ -395,6 +444,8 @@ func runPhase(t *testing.T, cfg phaseConfig) phaseResult {
 	// The figures.
 	res := report(t, cfg, calls, hubs, emps, flips, runStart, runEnd, settleEnd)
 	checkRuns(t, cfg, calls, hubs, emps, initial, flips, runStart)
+	reportFailover(t, cfg, hubs, emps)
+	res.lapses = reportLapses(t, cfg, calls, hubs, stalls, emps, initial, flips, runStart, runEnd)
 	if !convergedAt.IsZero() {
 		t.Logf("%s: settled %v after the run (faults off, driver stopped), held %v; final transitions: %d online written, %d offline written, %d online lapsed, %d offline already",
 			cfg.name, convergedAt.Sub(runEnd).Round(time.Millisecond), cfg.hold(),
@@ -620,8 +671,23 @@ func report(t *testing.T, cfg phaseConfig, calls *callLog, hubs *hubRunner, emps
 	t.Logf("%s: Omnidesk %d calls; units per calendar minute (charged/attempted): %s; max %d/%d of %d; 429s: %d injected, %d from the budget",
 		cfg.name, len(odCalls), strings.Join(rows, ", "), maxCharged, maxAttempted, budgetPerMinute, injected, overBudget)
 
-	// Each hub instance keeps to its share in any 60 s (attempts, by arrival).
+	// A hub alone keeps to its share in any 60 s of each of its lives
+	// (attempts, by arrival); a cluster keeps to it as a whole, over the
+	// whole phase: the replicas share the credentials, so the share is the
+	// cluster's, and a new leader starts from the budget the last one left.
+	// The replicas run in one process, so the log cannot tell their calls
+	// apart; each life's calls are counted only for a hub alone.
 	for i, life := range hubs.lives {
+		ready := "never ready"
+		if !life.ready.IsZero() {
+			ready = "ready after " + life.ready.Sub(life.start).Round(time.Millisecond).String()
+		}
+		if hubs.clustered() {
+			t.Logf("%s: %s life #%d up %s–%s (%v), %s", cfg.name, life.node.name, i+1,
+				life.start.Format("15:04:05.000"), life.stop.Format("15:04:05.000"),
+				life.stop.Sub(life.start).Round(time.Millisecond), ready)
+			continue
+		}
 		var mine []sandbox.Call
 		for _, c := range odCalls {
 			if !c.At.Before(life.start) && c.At.Before(life.stop) {
@@ -629,15 +695,20 @@ func report(t *testing.T, cfg phaseConfig, calls *callLog, hubs *hubRunner, emps
 			}
 		}
 		peak := sandboxlog.PeakWindow(mine, time.Minute)
-		ready := "never ready"
-		if !life.ready.IsZero() {
-			ready = "ready after " + life.ready.Sub(life.start).Round(time.Millisecond).String()
-		}
 		t.Logf("%s: hub #%d up %v, %s, %d Omnidesk calls, peak %d units in 60 s (share %d)", cfg.name, i+1,
 			life.stop.Sub(life.start).Round(time.Millisecond), ready, len(mine), peak, allowance)
 		if peak > allowance+shareSlack {
 			t.Errorf("%s: hub #%d attempted %d Omnidesk units within 60 s, its share is %d", cfg.name, i+1, peak, allowance)
 		}
+	}
+	who := "the hub's lives together"
+	if hubs.clustered() {
+		who = "the cluster"
+	}
+	peak := sandboxlog.PeakWindow(odCalls, time.Minute)
+	t.Logf("%s: %s made %d Omnidesk calls, peak %d units in any 60 s of the phase (share %d)", cfg.name, who, len(odCalls), peak, allowance)
+	if hubs.clustered() && peak > allowance+shareSlack {
+		t.Errorf("%s: the cluster attempted %d Omnidesk units within 60 s, its share is %d", cfg.name, peak, allowance)
 	}
 
 	// Agents.

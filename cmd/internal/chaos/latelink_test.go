@@ -30,8 +30,8 @@ func TestAgentLearnsLateOperatorLink(t *testing.T) {
 	if err := sb.SetFaults("chaport", sandbox.Faults{Next: []string{sandbox.FaultServerError}}); err != nil {
 		t.Fatal(err)
 	}
-	hubs := &hubRunner{t: t, sb: sb, log: &hubLog{}}
-	if err := hubs.start("127.0.0.1:0"); err != nil {
+	hubs := newHubRunner(t, sb, 1)
+	if err := hubs.startAll(); err != nil {
 		t.Fatal(err)
 	}
 	defer hubs.stop()
@@ -41,7 +41,7 @@ func TestAgentLearnsLateOperatorLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := agent.New(agent.Config{HubURL: "http://" + hubs.addr, Token: tok, Grace: time.Second,
+	a, err := agent.New(agent.Config{HubURL: hubs.urls(0), Token: tok, Grace: time.Second,
 		Lease: leaseTTL, Logger: slog.New(slog.DiscardHandler),
 		Feed: feed.ClientOptions{MinBackoff: minBackoff, MaxBackoff: maxBackoff}})
 	if err != nil {

@@ -9,22 +9,41 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // ── logs ──
 
 // agentLog is an agent's logger: it counts connections to the hub (the
-// agent logs one line per connection after a disconnect).
+// agent logs one line per connection after a disconnect) and keeps their
+// times, to tell how soon an agent cut off by a restart was back.
 type agentLog struct {
 	connects atomic.Int64
+	mu       sync.Mutex
+	times    []time.Time
 }
 
 func (l *agentLog) Enabled(context.Context, slog.Level) bool { return true }
 func (l *agentLog) Handle(_ context.Context, r slog.Record) error {
 	if strings.HasPrefix(r.Message, "connected to the hub as ") {
 		l.connects.Add(1)
+		l.mu.Lock()
+		l.times = append(l.times, time.Now())
+		l.mu.Unlock()
 	}
 	return nil
+}
+
+// connectedAfter is the agent's first connection after t; zero if none.
+func (l *agentLog) connectedAfter(t time.Time) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, at := range l.times {
+		if at.After(t) {
+			return at
+		}
+	}
+	return time.Time{}
 }
 func (l *agentLog) WithAttrs([]slog.Attr) slog.Handler { return l }
 func (l *agentLog) WithGroup(string) slog.Handler      { return l }

@@ -1,10 +1,12 @@
 package chaos
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,33 +70,72 @@ func statusRuns(emps []*employee, initial map[int64]int64, flips []flip, runStar
 	return out
 }
 
-// outages are the stretches in which agents could not be served: from a
-// hub's stop (or the first hub's start) until its successor had been ready,
-// and had read the Chaport operators it links staff to, for maxBackoff
-// (by then every agent is back). A hub that never got there is out until
-// it stopped.
+// outages are the stretches in which agents could not be served. For a hub
+// alone: from a hub's stop (or the first hub's start) until its successor
+// had been ready, and had read the Chaport operators it links staff to,
+// for maxBackoff (by then every agent is back); a hub that never got there
+// is out until it stopped. For a cluster, see clusterOutages.
 func outages(hubs *hubRunner, all []sandbox.Call) []sandboxlog.Span {
+	if hubs.clustered() {
+		return clusterOutages(hubs, all)
+	}
 	var out []sandboxlog.Span
 	for i, life := range hubs.lives {
 		from := life.start
 		if i > 0 {
 			from = hubs.lives[i-1].stop
 		}
-		var linked time.Time
-		for _, c := range all {
-			if c.Service == "chaport" && c.Method == http.MethodGet && c.Path == "/api/v1/operators" &&
-				c.Status == http.StatusOK && !c.At.Before(life.start) && c.At.Before(life.stop) {
-				linked = c.At
-				break
-			}
-		}
 		to := life.stop
-		if !life.ready.IsZero() && !linked.IsZero() {
+		if linked := firstLinked(all, life.start, life.stop); !life.ready.IsZero() && !linked.IsZero() {
 			to = later(life.ready, linked).Add(maxBackoff)
 		}
 		out = append(out, sandboxlog.Span{From: from, To: to})
 	}
 	return out
+}
+
+// clusterOutages are a cluster's outages: its set-up, from the first
+// replica's start until all were ready and one had linked the operators,
+// plus maxBackoff; and for each replica's restart, from its stop for
+// maxBackoff, in which the agents it cut off reconnect to another replica
+// (they fail over at once). A restarted leader also leaves the cluster
+// without polls until another replica is elected, which the judging
+// already allows: a run counts from the first poll Omnidesk answered.
+func clusterOutages(hubs *hubRunner, all []sandbox.Call) []sandboxlog.Span {
+	var setup sandboxlog.Span
+	var ready time.Time
+	for _, n := range hubs.nodes {
+		first := n.lives[0]
+		if setup.From.IsZero() || first.start.Before(setup.From) {
+			setup.From = first.start
+		}
+		if first.ready.IsZero() {
+			// Never ready: out until that replica stopped.
+			setup.To = later(setup.To, first.stop)
+			continue
+		}
+		ready = later(ready, first.ready)
+	}
+	if linked := firstLinked(all, setup.From, time.Now().Add(time.Hour)); !ready.IsZero() && !linked.IsZero() {
+		setup.To = later(setup.To, later(ready, linked).Add(maxBackoff))
+	}
+	out := []sandboxlog.Span{setup}
+	for _, stop := range hubs.restartStops() {
+		out = append(out, sandboxlog.Span{From: stop, To: stop.Add(maxBackoff)})
+	}
+	return out
+}
+
+// firstLinked is when a hub first read the Chaport operators (to link
+// staff to them) in [from, to); zero if none did.
+func firstLinked(all []sandbox.Call, from, to time.Time) time.Time {
+	for _, c := range all {
+		if c.Service == "chaport" && c.Method == http.MethodGet && c.Path == "/api/v1/operators" &&
+			c.Status == http.StatusOK && !c.At.Before(from) && c.At.Before(to) {
+			return c.At
+		}
+	}
+	return time.Time{}
 }
 
 func later(a, b time.Time) time.Time {
@@ -284,4 +325,248 @@ func settle(t *testing.T, cfg phaseConfig, sb *sandbox.Sandbox, calls *callLog, 
 		t.Errorf("%s: the converged state did not hold: %s", cfg.name, summarize(problems))
 	}
 	return convergedAt, end
+}
+
+// ── lease lapses ──
+
+// lapse is a stretch in which an operator was not online in Chaport
+// although its staff had chat access and it had been online since.
+type lapse struct {
+	staffID int64
+	opID    string
+	sandboxlog.Span
+}
+
+// leaseLapses finds the lapses of the run window: in each run of chat
+// access (the one still going at the end cut at runEnd), from its first
+// successful online write to its end, the stretches no online lease
+// covered. The agent keeps its operator online by renewing the lease at
+// half its life; a lapse means the renewals failed for the other half,
+// under faults or while the agent had no hub to write through.
+func leaseLapses(all []sandbox.Call, emps []*employee, initial map[int64]int64, flips []flip, runStart, runEnd time.Time) []lapse {
+	runs := statusRuns(emps, initial, flips, runStart)
+	for _, e := range emps { // the runs still going at runEnd
+		r := statusRun{staffID: e.staffID, opID: e.opID, access: hasAccess(initial[e.staffID]), start: runStart, end: runEnd}
+		for _, f := range flips {
+			if f.staffID == e.staffID && hasAccess(f.statusID) != r.access {
+				r.access, r.start = !r.access, f.at
+			}
+		}
+		runs = append(runs, r)
+	}
+	writes := sandboxlog.SuccessfulWrites(all)
+	var out []lapse
+	for _, r := range runs {
+		if !r.access {
+			continue
+		}
+		i := slices.IndexFunc(writes[r.opID], func(w sandboxlog.Write) bool {
+			return w.Status == "online" && !w.At.Before(r.start) && w.At.Before(r.end)
+		})
+		if i < 0 {
+			continue // never online in this run: checkRuns and the final check judge that
+		}
+		for _, gap := range sandboxlog.Uncovered(sandboxlog.OnlineSpans(writes[r.opID]), writes[r.opID][i].At, r.end) {
+			out = append(out, lapse{r.staffID, r.opID, gap})
+		}
+	}
+	slices.SortFunc(out, func(a, b lapse) int { return a.From.Compare(b.From) })
+	return out
+}
+
+// lapseReach is how long after a hub's stop a lapse that begins is
+// counted as the restart's: the agents it cut off renewed their leases at
+// most leaseTTL before they run out, so a lapse the restart caused begins
+// within a lease of it (plus a stalled scheduler's delay).
+const lapseReach = leaseTTL + stallSlack
+
+// stallExcuse is the scheduling stall that excuses a lapse after a
+// restart: the cut-off agent has at least half a lease (2 s) to reach
+// another replica and renew, which takes milliseconds unless the process
+// stops running for a good part of that.
+const stallExcuse = time.Second
+
+// stallWatch records when a 100 ms ticker fired: the gaps say how long this
+// process (hubs, agents and all) was not scheduled, on a loaded machine.
+type stallWatch struct {
+	mu    sync.Mutex
+	ticks []time.Time
+}
+
+const stallTick = 100 * time.Millisecond
+
+func (w *stallWatch) run(ctx context.Context) {
+	tick := time.NewTicker(stallTick)
+	defer tick.Stop()
+	for {
+		w.mu.Lock()
+		w.ticks = append(w.ticks, time.Now())
+		w.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// worst is the longest stall overlapping [from, to]: the largest gap
+// between two ticks, less the ticker's period.
+func (w *stallWatch) worst(from, to time.Time) time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out time.Duration
+	for i := 1; i < len(w.ticks); i++ {
+		if w.ticks[i].After(from) && w.ticks[i-1].Before(to) {
+			out = max(out, w.ticks[i].Sub(w.ticks[i-1])-stallTick)
+		}
+	}
+	return out
+}
+
+// lapseCount sorts the run window's lease lapses by cause.
+type lapseCount struct {
+	all int
+	// restart counts the lapses of agents a restart cut off, beginning
+	// within lapseReach of its stop, that the restart caused: the agent
+	// was back on a hub only after its lease had run out, or was back in
+	// time and still no renewal reached Chaport.
+	restart int
+	// stalled counts those of the restart's lapses in whose lease the
+	// process stalled for stallExcuse or more: the machine's, not the
+	// product's.
+	stalled int
+	// cutFaults counts the other lapses of cut-off agents in that reach:
+	// the agent was back in time and a renewal reached Chaport, but the
+	// injected faults failed it or their latency delayed it past the
+	// lease; without the faults the restart would not have lapsed them.
+	cutFaults int
+}
+
+// reportLapses logs the run window's lease lapses by cause (see
+// lapseCount) and returns their counts.
+func reportLapses(t *testing.T, cfg phaseConfig, calls *callLog, hubs *hubRunner, stalls *stallWatch, emps []*employee,
+	initial map[int64]int64, flips []flip, runStart, runEnd time.Time) lapseCount {
+	all := calls.All()
+	lapses := leaseLapses(all, emps, initial, flips, runStart, runEnd)
+	attempts := map[string][]time.Time{}
+	for _, c := range all {
+		if op, ok := sandboxlog.StatusWritePath(c); ok {
+			attempts[op] = append(attempts[op], c.At)
+		}
+	}
+	// The fake logs a call once its injected latency is over: a renewal
+	// logged that much after the lease ran out was sent before.
+	var latency time.Duration
+	if cfg.faults {
+		latency = time.Duration(latencyMaxMS(cfg.duration)) * time.Millisecond
+	}
+	byStaff := map[int64]*employee{}
+	for _, e := range emps {
+		byStaff[e.staffID] = e
+	}
+	var n lapseCount
+	var total, longest time.Duration
+	var longestLapse lapse
+	var restartLapses []string
+	for _, l := range lapses {
+		n.all++
+		d := l.To.Sub(l.From)
+		total += d
+		if d > longest {
+			longest, longestLapse = d, l
+		}
+		for _, r := range hubs.restarts {
+			if !r.cut[l.staffID] || l.From.Before(r.stop) || !l.From.Before(r.stop.Add(lapseReach)) {
+				continue
+			}
+			// The lease that ran out was written leaseTTL before the lapse.
+			written := l.From.Add(-leaseTTL)
+			back := byStaff[l.staffID].logs.connectedAfter(r.stop)
+			tried := slices.ContainsFunc(attempts[l.opID], func(at time.Time) bool {
+				return at.After(written) && !at.After(l.From.Add(latency))
+			})
+			var why string
+			switch {
+			case back.IsZero() || back.After(l.From):
+				why = "its agent was not back on a hub before the lease ran out"
+			case tried:
+				n.cutFaults++
+			default:
+				why = fmt.Sprintf("its agent was back %v after the stop, and no renewal reached Chaport", back.Sub(r.stop).Round(time.Millisecond))
+			}
+			if why == "" {
+				break
+			}
+			n.restart++
+			stall := stalls.worst(written, l.From)
+			if stall >= stallExcuse {
+				n.stalled++
+			}
+			restartLapses = append(restartLapses, fmt.Sprintf("staff %d, operator %s offline %v, %v after %s stopped at %s: %s (worst stall in its lease %v); its writes: %s",
+				l.staffID, l.opID, l.Span, l.From.Sub(r.stop).Round(time.Millisecond), r.node.name, r.stop.Format("15:04:05.000"),
+				why, stall.Round(time.Millisecond), strings.Join(calls.historyIn(l.opID, written, l.To), "; ")))
+			break
+		}
+	}
+	t.Logf("%s: lease lapses while chat access lasted: %d, %v offline in all, longest %v; of agents cut off by a restart, within %v of it: %d the restart's (%d in a stall ≥ %v), %d whose renewals the faults failed or delayed; worst stall in the run %v",
+		cfg.name, n.all, total.Round(time.Millisecond), longest.Round(time.Millisecond), lapseReach,
+		n.restart, n.stalled, stallExcuse, n.cutFaults, stalls.worst(runStart, runEnd).Round(time.Millisecond))
+	if longest > 0 {
+		l := longestLapse
+		t.Logf("%s: the longest lapse: staff %d, operator %s offline %v; its writes: %s", cfg.name, l.staffID, l.opID, l.Span,
+			strings.Join(calls.historyIn(l.opID, l.From.Add(-leaseTTL), l.To), "; "))
+	}
+	if hubs.clustered() {
+		// A cluster promises what a rolling restart promises: the agents a
+		// replica's stop cuts off renew their leases through another
+		// replica in time. A hub alone cannot, and its restarts' lapses
+		// are only counted.
+		for _, s := range restartLapses {
+			t.Logf("%s: lapse caused by a restart: %s", cfg.name, s)
+		}
+		if n.restart > n.stalled {
+			t.Errorf("%s: %d online leases of agents cut off by a replica's restart lapsed for want of a replica to renew them through (%d more in a scheduling stall): see the lapses above",
+				cfg.name, n.restart-n.stalled, n.stalled)
+		}
+	}
+	return n
+}
+
+// reportFailover logs, for each restart, how soon the agents it cut off
+// were connected again: to the restarted hub, for a hub alone; to another
+// replica, for a cluster.
+func reportFailover(t *testing.T, cfg phaseConfig, hubs *hubRunner, emps []*employee) {
+	for i, r := range hubs.restarts {
+		var took []time.Duration
+		missing := 0
+		for _, e := range emps {
+			if !r.cut[e.staffID] {
+				continue
+			}
+			back := e.logs.connectedAfter(r.stop)
+			if back.IsZero() {
+				missing++
+				continue
+			}
+			took = append(took, back.Sub(r.stop))
+		}
+		slices.Sort(took)
+		line := fmt.Sprintf("%s: restart %d of the hub: %d agents cut off", cfg.name, i+1, len(r.cut))
+		if hubs.clustered() {
+			role := "a follower"
+			if r.leader {
+				role = "the leader"
+			}
+			line = fmt.Sprintf("%s: restart %d, %s (%s): %d agents cut off", cfg.name, i+1, r.node.name, role, len(r.cut))
+		}
+		if len(took) > 0 {
+			line += fmt.Sprintf(", connected again after median %v, max %v", took[len(took)/2].Round(time.Millisecond),
+				took[len(took)-1].Round(time.Millisecond))
+		}
+		if missing > 0 {
+			line += fmt.Sprintf(", %d never", missing)
+		}
+		t.Log(line)
+	}
 }
