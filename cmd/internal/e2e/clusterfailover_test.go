@@ -607,9 +607,15 @@ func (f *clusterFixture) restartAll() {
 	f.checkHandoversOnce(olga, "Olga")
 }
 
-// checkOnePoller fails the test if Omnidesk was polled by more replicas in
-// turn than the scenarios changed leaders: two replicas polling side by
-// side show as many short runs of calls, one after the other.
+// sideBySide is how soon a replica's leader-only calls may resume after
+// another replica's came in between. Two leaders polling together
+// alternate about one pacing slot (1 s here) apart; a real change of hands
+// and back takes the other's whole term and an election (over 3 s in a
+// rolling restart, the fastest there is).
+const sideBySide = 1500 * time.Millisecond
+
+// checkOnePoller fails the test if two replicas made leader-only calls side
+// by side: runs of calls from alternating replicas, less than a lease apart.
 func (f *clusterFixture) checkOnePoller(calls []call) {
 	t, c := f.t, f.cluster
 	for _, kind := range []struct {
@@ -625,8 +631,20 @@ func (f *clusterFixture) checkOnePoller(calls []call) {
 			lines = append(lines, tm.String())
 		}
 		t.Logf("%s calls by replica, in turn: %s", kind.name, strings.Join(lines, ", "))
+		// Two replicas calling side by side alternate: a replica's calls
+		// resume within sideBySide of its last one, with another's in
+		// between.
+		for i := 2; i < len(terms); i++ {
+			if back, before := terms[i], terms[i-2]; back.node == before.node && back.first.Sub(before.last) < sideBySide {
+				t.Errorf("%s: %s called again %v after its last call, with %s calling in between: two replicas called side by side",
+					kind.name, back.node, back.first.Sub(before.last).Round(time.Millisecond), terms[i-1].node)
+			}
+		}
 		if len(terms) > 1+f.leaderChanges {
-			t.Errorf("%s was called by replicas in %d turns, but the scenarios made only %d leadership changes: leadership moved by itself, or two replicas called side by side",
+			// Not a failure: a replica woken from SIGSTOP can disrupt the
+			// shared state's RAFT group with a higher term, and the lease
+			// moves once more. Safety is the check above.
+			t.Logf("%s: %d turns for the scenarios' %d leadership changes: leadership also moved by itself",
 				kind.name, len(terms), f.leaderChanges)
 		}
 	}
