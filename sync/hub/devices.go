@@ -44,8 +44,7 @@ func (r *subscribers) devices(staffID int64) map[*session]feed.Devices {
 	}
 	var all []computer
 	for _, s := range r.of(staffID) {
-		all = append(all, computer{remoteDevice{Host: s.device.host, State: s.device.state, Since: s.device.since,
-			Joined: s.joined, Seq: s.seq, Instance: s.instance, node: r.node}, s})
+		all = append(all, computer{s.asDevice(r.node), s})
 	}
 	local := len(all)
 	for _, d := range r.remoteOf(staffID) {

@@ -47,25 +47,12 @@ type sharedChatState struct {
 // without its memory would announce again every recent hand-over. The
 // shared state may be electing a leader of its own just after a failover.
 func (s sharedChatState) Load() ([]byte, error) {
-	var data []byte
-	var err error
-	for {
-		ctx, cancel := context.WithTimeout(s.ctx, sharedStateTimeout)
-		data, err = s.h.rep.r.Get(ctx, keyChatState)
-		cancel()
-		if err == nil || errors.Is(err, ErrNoState) || s.ctx.Err() != nil {
-			if s.ctx.Err() == nil {
-				s.h.rep.note("get "+keyChatState, nil, "")
-			}
-			break
-		}
+	data, err := s.h.getShared(s.ctx, keyChatState, time.Second, func(err error) bool {
 		s.h.rep.note("get "+keyChatState, err, "reading the shared chat state failed; the chat watcher waits for it")
-		t := s.h.clock.NewTimer(time.Second)
-		select {
-		case <-s.ctx.Done():
-			t.Stop()
-		case <-t.C():
-		}
+		return true
+	})
+	if s.ctx.Err() == nil && (err == nil || errors.Is(err, ErrNoState)) {
+		s.h.rep.note("get "+keyChatState, nil, "")
 	}
 	if errors.Is(err, ErrNoState) {
 		// A cluster's first leader starts from the file a single hub kept.

@@ -66,10 +66,16 @@ type remoteSessions struct {
 func (r *subscribers) localDevices(staffID int64) []remoteDevice {
 	var out []remoteDevice
 	for s := range r.byStaff[staffID] {
-		out = append(out, remoteDevice{Host: s.device.host, State: s.device.state, Since: s.device.since,
-			Joined: s.joined, Seq: s.seq, Instance: s.instance})
+		out = append(out, s.asDevice(r.node))
 	}
 	return out
+}
+
+// asDevice describes s's computer as every replica orders it; node names
+// the replica holding s. Under the directory's lock.
+func (s *session) asDevice(node string) remoteDevice {
+	return remoteDevice{Host: s.device.host, State: s.device.state, Since: s.device.since,
+		Joined: s.joined, Seq: s.seq, Instance: s.instance, node: node}
 }
 
 // setRemote stores what node said of staffID's computers (none: forget)

@@ -282,14 +282,21 @@ const takeOverPatience = 10 * time.Second
 // takeOverPatience while the shared state does not answer.
 func (h *Hub) sharedBudget(ctx context.Context) ([]byte, error) {
 	deadline := h.clock.Now().Add(takeOverPatience)
+	return h.getShared(ctx, keyBudget, 500*time.Millisecond, func(error) bool { return h.clock.Now().Before(deadline) })
+}
+
+// getShared reads key, and while the shared state does not answer (an
+// error other than ErrNoState) tries again every pause for as long as
+// again, told the error, says to and ctx lasts.
+func (h *Hub) getShared(ctx context.Context, key string, pause time.Duration, again func(error) bool) ([]byte, error) {
 	for {
 		get, cancel := context.WithTimeout(ctx, sharedStateTimeout)
-		data, err := h.rep.r.Get(get, keyBudget)
+		data, err := h.rep.r.Get(get, key)
 		cancel()
-		if err == nil || errors.Is(err, ErrNoState) || ctx.Err() != nil || !h.clock.Now().Before(deadline) {
+		if err == nil || errors.Is(err, ErrNoState) || ctx.Err() != nil || !again(err) {
 			return data, err
 		}
-		t := h.clock.NewTimer(500 * time.Millisecond)
+		t := h.clock.NewTimer(pause)
 		select {
 		case <-ctx.Done():
 			t.Stop()
